@@ -1,0 +1,190 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.contrib.auth import password_validation
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from accounts import normalise, services
+from accounts.models import DoctorProfile, PatientProfile, User
+
+
+class NationalIdField(forms.CharField):
+    def to_python(self, value: Any) -> str:
+        return normalise.national_id(super().to_python(value))
+
+    def validate(self, value: str) -> None:
+        super().validate(value)
+        if value:
+            normalise.validate_national_id(value)
+
+
+class PhoneField(forms.CharField):
+    def to_python(self, value: Any) -> str:
+        value = super().to_python(value)
+        return normalise.phone(value) if value else value
+
+
+class _AccountFields(forms.Form):
+    """The identity fields every registration asks for, checked for duplicates."""
+
+    national_id = NationalIdField(label="National ID", max_length=40)
+    full_name = forms.CharField(max_length=150)
+    # The column's length: a form EmailField alone accepts up to 320 characters.
+    email = forms.EmailField(label="E-mail", max_length=254)
+    phone = PhoneField(max_length=30, help_text="With the country code if not local.")
+    password1 = forms.CharField(
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validation.password_validators_help_text_html(),
+    )
+    password2 = forms.CharField(
+        label="Password again",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean_email(self) -> str:
+        return normalise.email(self.cleaned_data["email"])
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        for field, message in services.duplicate_errors(
+            national_id=data.get("national_id", ""),
+            email=data.get("email", ""),
+            phone=data.get("phone", ""),
+        ).items():
+            self.add_error(field, message)
+        p1, p2 = data.get("password1"), data.get("password2")
+        if p1 and p2 and p1 != p2:
+            self.add_error("password2", "The two passwords differ.")
+        elif p1:
+            probe = User(
+                national_id=data.get("national_id", ""),
+                full_name=data.get("full_name", ""),
+                email=data.get("email", ""),
+            )
+            try:
+                password_validation.validate_password(p1, probe)
+            except ValidationError as exc:
+                self.add_error("password1", exc)
+        return data
+
+    def account_kwargs(self) -> dict[str, Any]:
+        d = self.cleaned_data
+        return {
+            "national_id": d["national_id"],
+            "password": d["password1"],
+            "email": d["email"],
+            "full_name": d["full_name"],
+            "phone": d["phone"],
+        }
+
+
+class PatientRegistrationForm(_AccountFields):
+    date_of_birth = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    medical_history = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        help_text="Optional: allergies, conditions, medication. Only your doctors see it.",
+    )
+
+    def clean_date_of_birth(self) -> dt.date:
+        dob = self.cleaned_data["date_of_birth"]
+        if dob > timezone.localdate():
+            raise ValidationError("The date of birth cannot be in the future.")
+        if dob.year < 1900:
+            raise ValidationError("Enter a date of birth after 1900.")
+        return dob
+
+
+class DoctorApplicationForm(_AccountFields):
+    # The choices come from the directory app through DoctorProfile's own foreign keys, so
+    # accounts needs no import of directory.
+    specialty = forms.ModelChoiceField(
+        queryset=DoctorProfile._meta.get_field("specialty").related_model.objects.all()
+    )
+    branch = forms.ModelChoiceField(
+        queryset=DoctorProfile._meta.get_field("branch").related_model.objects.all()
+    )
+    consultation_fee = forms.DecimalField(min_value=0, max_digits=8, decimal_places=2)
+    bio = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    emergency_contact = forms.CharField(max_length=150, required=False)
+
+
+class LoginForm(AuthenticationForm):
+    username = NationalIdField(
+        label="National ID",
+        max_length=40,
+        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}),
+    )
+    error_messages = {
+        "invalid_login": "The national ID or the password is not right.",
+        "inactive": "Your account is waiting for an admin to activate it.",
+    }
+
+    def clean(self) -> dict[str, Any]:
+        try:
+            return super().clean()
+        except ValidationError as exc:
+            if exc.code == "invalid_login":
+                # Only someone who knows the password learns the account is still pending;
+                # a wrong password never reveals whether the national ID exists.
+                nid = self.cleaned_data.get("username")
+                password = self.cleaned_data.get("password")
+                pending = User.objects.filter(national_id=nid, is_active=False).first()
+                if pending is not None and password and pending.check_password(password):
+                    raise ValidationError(self.error_messages["inactive"], code="inactive") from exc
+            raise
+
+
+class ProfileForm(forms.ModelForm):
+    phone = PhoneField(max_length=30)
+
+    class Meta:
+        model = User
+        fields = ["full_name", "email", "phone"]
+
+    def clean_email(self) -> str:
+        return normalise.email(self.cleaned_data["email"])
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        for field, message in services.duplicate_errors(
+            national_id="",
+            email=data.get("email", ""),
+            phone=data.get("phone", ""),
+            exclude=self.instance,
+        ).items():
+            self.add_error(field, message)
+        return data
+
+
+class PatientProfileForm(forms.ModelForm):
+    class Meta:
+        model = PatientProfile
+        fields = ["date_of_birth", "medical_history"]
+        widgets = {
+            "date_of_birth": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "medical_history": forms.Textarea(attrs={"rows": 4}),
+        }
+
+    def clean_date_of_birth(self) -> dt.date | None:
+        dob = self.cleaned_data.get("date_of_birth")
+        if dob and dob > timezone.localdate():
+            raise ValidationError("The date of birth cannot be in the future.")
+        if dob and dob.year < 1900:
+            raise ValidationError("Enter a date of birth after 1900.")
+        return dob
+
+
+class DoctorProfileForm(forms.ModelForm):
+    class Meta:
+        model = DoctorProfile
+        fields = ["bio", "consultation_fee", "emergency_contact", "email_on_new_booking"]
+        widgets = {"bio": forms.Textarea(attrs={"rows": 4})}

@@ -1,0 +1,297 @@
+from __future__ import annotations
+
+import hashlib
+import uuid
+from typing import Any, ClassVar, NoReturn
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.text import slugify
+
+from accounts import normalise
+
+# The clinic's admins hold one of these seats; the database allows no third.
+ADMIN_SEATS = (1, 2)
+
+
+class NeverDeleted(Exception):
+    """Users, doctor profiles, appointments, slots and time off are kept for the record:
+    deactivate, cancel or retire them instead."""
+
+    def __init__(self, model: type[models.Model]) -> None:
+        super().__init__(
+            f"{model._meta.verbose_name_plural.capitalize()} are never deleted: deactivate, "
+            "cancel or retire instead."
+        )
+
+
+class KeptQuerySet(models.QuerySet):
+    """A queryset whose rows are never hard-deleted."""
+
+    def delete(self) -> NoReturn:
+        raise NeverDeleted(self.model)
+
+
+class KeptForever:
+    """Model mixin: `obj.delete()` refuses, as the queryset's delete() does."""
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise NeverDeleted(type(self))  # type: ignore[arg-type]
+
+
+class UserQuerySet(KeptQuerySet):
+    def pending(self) -> UserQuerySet:
+        return self.filter(is_active=False, activated_at__isnull=True)
+
+    def active(self) -> UserQuerySet:
+        return self.filter(is_active=True)
+
+    def patients(self) -> UserQuerySet:
+        return self.filter(role=User.Role.PATIENT)
+
+    def doctors(self) -> UserQuerySet:
+        return self.filter(role=User.Role.DOCTOR)
+
+    def admins(self) -> UserQuerySet:
+        return self.filter(role=User.Role.ADMIN)
+
+
+class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
+    use_in_migrations = True
+
+    def create_user(self, national_id: str, password: str | None = None, **fields: object) -> User:
+        """A plain row; registration, activation and roles go through accounts.services."""
+        user = self.model(national_id=national_id, **fields)
+        user.normalise()
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(
+        self, national_id: str, password: str | None = None, **fields: object
+    ) -> User:
+        from accounts import services
+
+        return services.create_admin(
+            national_id=national_id,
+            password=password,
+            email=str(fields.get("email", "")),
+            full_name=str(fields.get("full_name", "")),
+            phone=str(fields.get("phone", "")),
+            superuser=True,
+        )
+
+
+class User(KeptForever, AbstractBaseUser, PermissionsMixin):
+    class Role(models.TextChoices):
+        PATIENT = "patient", "Patient"
+        DOCTOR = "doctor", "Doctor"
+        ADMIN = "admin", "Admin"
+
+    # Names the user to API clients and in URLs: never the database id, nor the national ID
+    # (which would end up in access logs).
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    national_id = models.CharField(
+        "national ID",
+        max_length=20,
+        unique=True,
+        validators=[normalise.validate_national_id],
+        help_text="Used to sign in. Spaces and dashes are ignored.",
+    )
+    email = models.EmailField("e-mail")
+    full_name = models.CharField(max_length=150)
+    phone = models.CharField(max_length=20, help_text="Stored in international form (+49…).")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.PATIENT)
+    admin_seat = models.PositiveSmallIntegerField(
+        null=True, blank=True, editable=False, help_text="Which of the two admin seats."
+    )
+    # Every registration waits for an admin: inactive until activated in Django admin.
+    is_active = models.BooleanField("active", default=False)
+    is_staff = models.BooleanField("staff", default=False)
+    date_joined = models.DateTimeField(default=timezone.now)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    deactivated_at = models.DateTimeField(null=True, blank=True)
+
+    objects: ClassVar[UserManager] = UserManager()
+
+    USERNAME_FIELD = "national_id"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["email", "full_name", "phone"]
+
+    class Meta:
+        ordering = ["full_name"]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
+            models.UniqueConstraint(fields=["phone"], name="accounts_user_phone_unique"),
+            models.UniqueConstraint(fields=["admin_seat"], name="accounts_user_admin_seat_unique"),
+            # The two-admin cap: an admin holds seat 1 or 2, and nobody else holds a seat.
+            # "Not null" is spelled out: a NULL seat makes "IN (1, 2)" unknown, and a check
+            # constraint lets an unknown result pass.
+            models.CheckConstraint(
+                condition=(
+                    Q(role="admin") & Q(admin_seat__isnull=False, admin_seat__in=ADMIN_SEATS)
+                )
+                | (~Q(role="admin") & Q(admin_seat__isnull=True)),
+                name="accounts_user_admin_holds_seat",
+            ),
+            # Only admins reach Django admin.
+            models.CheckConstraint(
+                condition=Q(role="admin") | Q(is_staff=False, is_superuser=False),
+                name="accounts_user_staff_are_admins",
+            ),
+            models.CheckConstraint(
+                condition=Q(role__in=["patient", "doctor", "admin"]),
+                name="accounts_user_role_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["is_active", "activated_at"], name="accounts_user_pending_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.full_name} ({self.national_id})"
+
+    def normalise(self) -> None:
+        self.national_id = normalise.national_id(self.national_id)
+        self.email = normalise.email(self.email)
+        if self.phone:
+            self.phone = normalise.phone(self.phone)
+
+    def clean(self) -> None:
+        super().clean()
+        self.normalise()
+
+    def get_full_name(self) -> str:
+        return self.full_name
+
+    def get_short_name(self) -> str:
+        return self.full_name.split(" ")[0] if self.full_name else self.national_id
+
+    @property
+    def is_patient(self) -> bool:
+        return self.role == self.Role.PATIENT
+
+    @property
+    def is_doctor(self) -> bool:
+        return self.role == self.Role.DOCTOR
+
+    @property
+    def is_clinic_admin(self) -> bool:
+        return self.role == self.Role.ADMIN
+
+    @property
+    def is_pending(self) -> bool:
+        return not self.is_active and self.activated_at is None
+
+
+class PatientProfile(models.Model):
+    user = models.OneToOneField(User, on_delete=models.PROTECT, related_name="patient_profile")
+    date_of_birth = models.DateField(null=True, blank=True)
+    medical_history = models.TextField(
+        blank=True, help_text="Shown only to the patient and the doctors they book."
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(date_of_birth__gte="1900-01-01") | Q(date_of_birth__isnull=True),
+                name="accounts_patient_dob_plausible",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Patient {self.user.full_name}"
+
+
+class DoctorProfile(KeptForever, models.Model):
+    user = models.OneToOneField(User, on_delete=models.PROTECT, related_name="doctor_profile")
+    slug = models.SlugField(max_length=80, unique=True)
+    # Reference data of the directory app; a doctor may be activated before an admin has
+    # filled these in, and is listed in the directory only once both are set.
+    specialty = models.ForeignKey(
+        "directory.Specialty",
+        on_delete=models.PROTECT,
+        related_name="doctors",
+        null=True,
+        blank=True,
+    )
+    branch = models.ForeignKey(
+        "directory.Branch", on_delete=models.PROTECT, related_name="doctors", null=True, blank=True
+    )
+    bio = models.TextField(blank=True)
+    consultation_fee = models.DecimalField(max_digits=8, decimal_places=2, default=0)
+    emergency_contact = models.CharField(max_length=150, blank=True)
+    accepting_bookings = models.BooleanField(default=True)
+    email_on_new_booking = models.BooleanField("e-mail me about new bookings", default=False)
+
+    objects = KeptQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["user__full_name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(consultation_fee__gte=0), name="accounts_doctor_fee_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Dr. {self.user.full_name}"
+
+    @property
+    def display_name(self) -> str:
+        return f"Dr. {self.user.full_name}"
+
+    def ensure_slug(self) -> None:
+        if self.slug:
+            return
+        base = slugify(self.user.full_name)[:60] or "doctor"
+        candidate, n = base, 2
+        while DoctorProfile.objects.filter(slug=candidate).exclude(pk=self.pk).exists():
+            candidate, n = f"{base}-{n}", n + 1
+        self.slug = candidate
+
+
+class AdminProfile(models.Model):
+    user = models.OneToOneField(User, on_delete=models.PROTECT, related_name="admin_profile")
+    job_title = models.CharField(max_length=100, blank=True)
+
+    def __str__(self) -> str:
+        return f"Admin {self.user.full_name}"
+
+
+def calendar_token_hash(token: str) -> str:
+    """What is stored of a calendar feed token. The token is 256 random bits, so a fast hash
+    without salt is enough: nobody can search that space, and the lookup stays an index hit."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class CalendarFeed(models.Model):
+    """A user's private calendar subscription (an .ics URL with a random token in it).
+
+    Only the SHA-256 of the token is kept: the URL is shown once, when it is made, and a
+    copy of the database does not let anyone read someone's calendar.
+    """
+
+    user = models.OneToOneField(User, on_delete=models.PROTECT, related_name="calendar_feed")
+    token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    issued_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(token_hash__isnull=True) | Q(issued_at__isnull=False),
+                name="accounts_calendarfeed_token_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        state = "active" if self.is_active else "revoked"
+        return f"Calendar feed of {self.user.full_name} ({state})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.token_hash is not None

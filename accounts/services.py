@@ -1,0 +1,345 @@
+"""Account rules: registration, activation, roles and the two-admin cap.
+
+Every path that creates or changes an account (the registration page, Django admin, the
+createsuperuser and seed commands, later the API) goes through these functions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import (
+    ADMIN_SEATS,
+    AdminProfile,
+    CalendarFeed,
+    DoctorProfile,
+    PatientProfile,
+    User,
+    calendar_token_hash,
+)
+
+ADMIN_GROUP = "Clinic admins"
+ADMIN_CAP_MESSAGE = "This clinic already has two admins; a third cannot be added."
+
+# What the clinic's admins may do in Django admin. Nothing is ever hard-deleted, so no
+# "delete" permission is granted on anything.
+_ADMIN_PERMISSION_APPS = ("accounts", "directory", "scheduling", "notifications", "clinic")
+_ADMIN_PERMISSION_ACTIONS = ("view", "add", "change")
+
+# Hooks the notifications app fills in (accounts imports nothing of ours): called inside the
+# activation transaction with the user, so an event is recorded with the change or not at all.
+on_activated: list[Callable[[User], None]] = []
+
+
+class AdminCapReached(ValidationError):
+    def __init__(self) -> None:
+        super().__init__(ADMIN_CAP_MESSAGE, code="admin_cap")
+
+
+def duplicate_errors(
+    *, national_id: str, email: str, phone: str, exclude: User | None = None
+) -> dict[str, str]:
+    """Field errors for identifiers someone else holds (inputs already normalised)."""
+    others = User.objects.all()
+    if exclude is not None:
+        others = others.exclude(pk=exclude.pk)
+    errors = {}
+    if national_id and others.filter(national_id=national_id).exists():
+        errors["national_id"] = "An account with this national ID already exists."
+    if email and others.filter(email__iexact=email).exists():
+        errors["email"] = "An account with this e-mail address already exists."
+    if phone and others.filter(phone=phone).exists():
+        errors["phone"] = "An account with this phone number already exists."
+    return errors
+
+
+def _create_user(
+    *, national_id: str, password: str | None, email: str, full_name: str, phone: str, role: str
+) -> User:
+    user = User(national_id=national_id, email=email, full_name=full_name, phone=phone, role=role)
+    user.normalise()
+    errors = duplicate_errors(national_id=user.national_id, email=user.email, phone=user.phone)
+    if errors:
+        raise ValidationError(errors)
+    user.set_password(password)
+    try:
+        # A savepoint, so a lost race on a unique field leaves the outer transaction usable.
+        with transaction.atomic():
+            user.save()
+    except IntegrityError as exc:
+        # Someone registered the same identifier between our check and the insert.
+        errors = duplicate_errors(national_id=user.national_id, email=user.email, phone=user.phone)
+        raise ValidationError(errors or "This account could not be created; try again.") from exc
+    return user
+
+
+@transaction.atomic
+def register_patient(
+    *,
+    national_id: str,
+    password: str,
+    email: str,
+    full_name: str,
+    phone: str,
+    date_of_birth: dt.date | None,
+    medical_history: str = "",
+) -> User:
+    """A new, inactive patient with their profile; an admin activates it later."""
+    user = _create_user(
+        national_id=national_id,
+        password=password,
+        email=email,
+        full_name=full_name,
+        phone=phone,
+        role=User.Role.PATIENT,
+    )
+    PatientProfile.objects.create(
+        user=user, date_of_birth=date_of_birth, medical_history=medical_history
+    )
+    return user
+
+
+@transaction.atomic
+def apply_as_doctor(
+    *,
+    national_id: str,
+    password: str,
+    email: str,
+    full_name: str,
+    phone: str,
+    specialty: Any,
+    branch: Any,
+    consultation_fee: Decimal,
+    bio: str = "",
+    emergency_contact: str = "",
+) -> User:
+    """A doctor's application: an inactive doctor account whose profile waits for review."""
+    user = _create_user(
+        national_id=national_id,
+        password=password,
+        email=email,
+        full_name=full_name,
+        phone=phone,
+        role=User.Role.DOCTOR,
+    )
+    profile = DoctorProfile(
+        user=user,
+        specialty=specialty,
+        branch=branch,
+        consultation_fee=consultation_fee,
+        bio=bio,
+        emergency_contact=emergency_contact,
+    )
+    profile.ensure_slug()
+    profile.save()
+    return user
+
+
+def _free_admin_seat(exclude: User | None = None) -> int:
+    taken = User.objects.filter(admin_seat__isnull=False)
+    if exclude is not None:
+        taken = taken.exclude(pk=exclude.pk)
+    seats = set(taken.values_list("admin_seat", flat=True))
+    for seat in ADMIN_SEATS:
+        if seat not in seats:
+            return seat
+    raise AdminCapReached
+
+
+def _save_with_seat(user: User) -> None:
+    """Saves the user; an admin who lost their seat to a concurrent save takes the next free one.
+
+    Two admins created at once can both see seat 1 free; the unique index lets one win. On
+    PostgreSQL the loser's insert waits for the winner's commit, fails, and a fresh read (READ
+    COMMITTED) then shows the seats really taken: the loser tries the next free seat, or gets
+    AdminCapReached when there is none. (SQLite's IMMEDIATE transactions queue the writers, so
+    there the first read is already right.)
+    """
+    for _attempt in ADMIN_SEATS:
+        try:
+            # A savepoint, so a failed insert leaves the outer transaction usable.
+            with transaction.atomic():
+                user.save()
+        except IntegrityError as exc:
+            if user.role != User.Role.ADMIN:
+                raise
+            errors = duplicate_errors(
+                national_id=user.national_id, email=user.email, phone=user.phone, exclude=user
+            )
+            if errors:
+                raise ValidationError(errors) from exc
+            user.admin_seat = _free_admin_seat(exclude=user)
+        else:
+            return
+    raise AdminCapReached
+
+
+@transaction.atomic
+def create_admin(
+    *,
+    national_id: str,
+    password: str | None,
+    email: str,
+    full_name: str,
+    phone: str,
+    superuser: bool = False,
+) -> User:
+    """One of the clinic's (at most two) admins, active at once."""
+    user = User(national_id=national_id, email=email, full_name=full_name, phone=phone)
+    user.normalise()
+    errors = duplicate_errors(national_id=user.national_id, email=user.email, phone=user.phone)
+    if errors:
+        raise ValidationError(errors)
+    user.role = User.Role.ADMIN
+    user.admin_seat = _free_admin_seat()
+    user.is_staff = True
+    user.is_superuser = superuser
+    user.is_active = True
+    user.activated_at = timezone.now()
+    user.set_password(password)
+    _save_with_seat(user)
+    AdminProfile.objects.get_or_create(user=user)
+    user.groups.add(ensure_admin_group())
+    return user
+
+
+@transaction.atomic
+def change_role(*, user: User, role: str) -> User:
+    """Moves a user to another role, taking or giving back an admin seat."""
+    if role not in User.Role.values:
+        raise ValidationError({"role": "Unknown role."})
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.role == role:
+        return user
+    admin_group = ensure_admin_group()
+    if role == User.Role.ADMIN:
+        user.admin_seat = _free_admin_seat(exclude=user)
+        user.is_staff = True
+    else:
+        user.admin_seat = None
+        user.is_staff = False
+        user.is_superuser = False
+        user.groups.remove(admin_group)
+    user.role = role
+    _save_with_seat(user)
+    if role == User.Role.ADMIN:
+        user.groups.add(admin_group)
+    if user.is_active:
+        _ensure_profile(user)
+    return user
+
+
+def _ensure_profile(user: User) -> None:
+    if user.role == User.Role.PATIENT:
+        PatientProfile.objects.get_or_create(user=user)
+    elif user.role == User.Role.ADMIN:
+        AdminProfile.objects.get_or_create(user=user)
+    elif user.role == User.Role.DOCTOR and not hasattr(user, "doctor_profile"):
+        profile = DoctorProfile(user=user, accepting_bookings=False)
+        profile.ensure_slug()
+        profile.save()
+
+
+@transaction.atomic
+def activate(*, user: User) -> bool:
+    """Lets the user in and gives them the profile of their role. False if already active."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.is_active:
+        return False
+    user.is_active = True
+    user.activated_at = user.activated_at or timezone.now()
+    user.deactivated_at = None
+    user.save(update_fields=["is_active", "activated_at", "deactivated_at"])
+    _ensure_profile(user)
+    for hook in on_activated:
+        hook(user)
+    return True
+
+
+@transaction.atomic
+def deactivate(*, user: User) -> bool:
+    """Locks the user out; every row stays. False if already inactive.
+
+    Existing sessions end too: Django's ModelBackend drops an inactive user from the session
+    on their next request.
+    """
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if not user.is_active:
+        return False
+    user.is_active = False
+    user.deactivated_at = timezone.now()
+    user.save(update_fields=["is_active", "deactivated_at"])
+    return True
+
+
+def ensure_admin_group() -> Group:
+    group, _ = Group.objects.get_or_create(name=ADMIN_GROUP)
+    wanted = Permission.objects.filter(
+        content_type__app_label__in=_ADMIN_PERMISSION_APPS,
+        codename__regex=r"^(" + "|".join(_ADMIN_PERMISSION_ACTIONS) + r")_",
+    )
+    if set(group.permissions.values_list("pk", flat=True)) != {p.pk for p in wanted}:
+        group.permissions.set(wanted)
+    return group
+
+
+def sync_admin_group_from_migrate(**kwargs: object) -> None:
+    ensure_admin_group()
+
+
+# --- Calendar feeds -----------------------------------------------------------------------
+
+
+def has_calendar(user: User) -> bool:
+    """Patients and doctors have appointments, so a calendar to subscribe to."""
+    return user.is_active and user.role in (User.Role.PATIENT, User.Role.DOCTOR)
+
+
+@transaction.atomic
+def issue_calendar_token(*, user: User, now: dt.datetime | None = None) -> str:
+    """A new private feed token for the user; the previous one stops working at once.
+    Returns the token itself, which is not stored anywhere: show it to the user now."""
+    if not has_calendar(user):
+        raise ValidationError("Only active patients and doctors have a calendar feed.")
+    token = secrets.token_urlsafe(32)
+    feed, _ = CalendarFeed.objects.select_for_update().get_or_create(user=user)
+    feed.token_hash = calendar_token_hash(token)
+    feed.issued_at = now or timezone.now()
+    feed.revoked_at = None
+    feed.save()
+    return token
+
+
+@transaction.atomic
+def revoke_calendar_token(*, user: User, now: dt.datetime | None = None) -> bool:
+    """Turns the user's feed URL off. False if there was none."""
+    feed = CalendarFeed.objects.select_for_update().filter(user=user).first()
+    if feed is None or feed.token_hash is None:
+        return False
+    feed.token_hash = None
+    feed.revoked_at = now or timezone.now()
+    feed.save()
+    return True
+
+
+def user_for_calendar_token(token: str) -> User | None:
+    """The active patient or doctor whose feed this token opens, else None."""
+    if not token or len(token) > 200:
+        return None
+    feed = (
+        CalendarFeed.objects.select_related("user")
+        .filter(token_hash=calendar_token_hash(token))
+        .first()
+    )
+    if feed is None or not has_calendar(feed.user):
+        return None
+    return feed.user

@@ -1,0 +1,185 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse, reverse_lazy
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts import services
+from accounts.forms import (
+    DoctorApplicationForm,
+    DoctorProfileForm,
+    LoginForm,
+    PatientProfileForm,
+    PatientRegistrationForm,
+    ProfileForm,
+)
+from accounts.models import CalendarFeed, PatientProfile, User
+from clinic.ratelimit import limit
+
+# The new feed URL waits here between the POST that made it and the page that shows it once.
+_NEW_FEED_TOKEN = "accounts.new_calendar_token"  # noqa: S105 (a session key)
+
+
+def _apply_service_errors(form, exc: ValidationError) -> None:  # type: ignore[no-untyped-def]
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
+
+
+@limit("write")
+@require_http_methods(["GET", "POST"])
+def register(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("accounts:profile")
+    as_doctor = request.GET.get("as") == "doctor"
+    form_class = DoctorApplicationForm if as_doctor else PatientRegistrationForm
+    form = form_class(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            if as_doctor:
+                d = form.cleaned_data
+                services.apply_as_doctor(
+                    **form.account_kwargs(),
+                    specialty=d["specialty"],
+                    branch=d["branch"],
+                    consultation_fee=d["consultation_fee"],
+                    bio=d["bio"],
+                    emergency_contact=d["emergency_contact"],
+                )
+            else:
+                services.register_patient(
+                    **form.account_kwargs(),
+                    date_of_birth=form.cleaned_data["date_of_birth"],
+                    medical_history=form.cleaned_data["medical_history"],
+                )
+        except ValidationError as exc:
+            _apply_service_errors(form, exc)
+        else:
+            return redirect("accounts:register-done")
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request, "accounts/register.html", {"form": form, "as_doctor": as_doctor}, status=status
+    )
+
+
+def register_done(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/register_done.html")
+
+
+class LoginView(auth_views.LoginView):
+    form_class = LoginForm
+    template_name = "accounts/login.html"
+    redirect_authenticated_user = True
+
+
+@login_required
+def after_login(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    if user.is_clinic_admin:
+        return redirect("admin:index")
+    if user.is_doctor:
+        return redirect("scheduling:dashboard")
+    return redirect("scheduling:my-appointments")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    form = ProfileForm(request.POST or None, instance=user, prefix="account")
+    role_form = None
+    if user.is_patient:
+        patient_profile, _ = PatientProfile.objects.get_or_create(user=user)
+        role_form = PatientProfileForm(
+            request.POST or None, instance=patient_profile, prefix="patient"
+        )
+    elif user.is_doctor and hasattr(user, "doctor_profile"):
+        role_form = DoctorProfileForm(
+            request.POST or None, instance=user.doctor_profile, prefix="doctor"
+        )
+    if request.method == "POST":
+        forms_valid = form.is_valid() and (role_form is None or role_form.is_valid())
+        if forms_valid:
+            with transaction.atomic():
+                form.save()
+                if role_form is not None:
+                    role_form.save()
+            messages.success(request, "Your details are saved.")
+            return redirect("accounts:profile")
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request,
+        "accounts/profile.html",
+        {"form": form, "role_form": role_form, "calendar": _calendar_context(request, user)},
+        status=status,
+    )
+
+
+def _calendar_context(request: HttpRequest, user: User) -> dict | None:
+    if not services.has_calendar(user):
+        return None
+    feed = CalendarFeed.objects.filter(user=user, token_hash__isnull=False).first()
+    token = request.session.pop(_NEW_FEED_TOKEN, None)
+    url = None
+    if token and feed is not None:
+        # The URL lives in the named route of the notifications app, which serves the feed.
+        url = request.build_absolute_uri(reverse("notifications:calendar-feed", args=[token]))
+    return {"feed": feed, "url": url, "webcal_url": url and "webcal" + url[url.index(":") :]}
+
+
+@login_required
+@require_POST
+@limit("write")
+def calendar_feed(request: HttpRequest) -> HttpResponse:
+    """Makes a new private feed URL (the old one stops working) or turns the feed off."""
+    user: User = request.user  # type: ignore[assignment]
+    action = request.POST.get("action")
+    if action == "regenerate" and services.has_calendar(user):
+        # Shown once on the next page: only the token's hash is stored.
+        request.session[_NEW_FEED_TOKEN] = services.issue_calendar_token(user=user)
+        messages.success(
+            request, "Your calendar feed has a new address; the old one no longer works."
+        )
+    elif action == "revoke":
+        if services.revoke_calendar_token(user=user):
+            messages.success(request, "Your calendar feed is turned off.")
+    else:
+        messages.error(request, "Nothing was changed.")
+    return redirect("accounts:profile")
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "accounts/password_change.html"
+    success_url = reverse_lazy("accounts:password-change-done")
+
+
+class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):
+    template_name = "accounts/password_change_done.html"
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    template_name = "accounts/password_reset.html"
+    email_template_name = "emails/password_reset.txt"
+    subject_template_name = "emails/password_reset_subject.txt"
+    success_url = reverse_lazy("accounts:password-reset-done")
+
+
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    template_name = "accounts/password_reset_done.html"
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "accounts/password_reset_confirm.html"
+    success_url = reverse_lazy("accounts:password-reset-complete")
+
+
+class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
+    template_name = "accounts/password_reset_complete.html"

@@ -1,0 +1,252 @@
+"""The caller's appointments: list, book (with an Idempotency-Key), cancel, reschedule, and
+the visit's states for its doctor. Every rule is scheduling.services'; a view here only
+finds the objects the caller may see and maps the answers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from typing import Annotated, Literal
+
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from ninja import Header, Query, Router, Status
+from pydantic import StringConstraints
+
+from accounts.models import User
+from api import idempotency
+from api.endpoints.common import (
+    MAX_LIMIT,
+    MAX_OFFSET,
+    caller,
+    errors,
+    own_doctor_profile,
+    page,
+    require_patient,
+)
+from api.errors import ApiError
+from api.schemas import (
+    AppointmentOut,
+    AppointmentPage,
+    BookIn,
+    CancelIn,
+    RescheduleIn,
+    appointment_out,
+)
+from directory.views import listed_doctors
+from scheduling import services
+from scheduling.models import Appointment, Slot
+from scheduling.views import get_appointment_for_user
+
+router = Router(tags=["appointments"])
+
+# Printable ASCII without spaces: a UUID, a ULID or any client-made string.
+IdempotencyKeyHeader = Annotated[str, StringConstraints(pattern=r"^[!-~]{1,255}$")]
+
+
+def visible_to(user: User) -> QuerySet[Appointment]:
+    """The appointments the user takes part in: a patient's own, a doctor's own, and every
+    one for the clinic's admins (as on the pages)."""
+    qs = Appointment.objects.with_people()
+    if user.is_clinic_admin:
+        return qs
+    if user.is_doctor:
+        return qs.filter(doctor__user=user)
+    return qs.filter(patient=user)
+
+
+def _find(user: User, public_id: uuid.UUID) -> Appointment:
+    # Someone else's appointment is a 404, as on the pages: its existence is not told.
+    return get_appointment_for_user(user, public_id)
+
+
+@router.get(
+    "/appointments", url_name="appointments", response={200: AppointmentPage, **errors(401, 422)}
+)
+def list_appointments(
+    request: HttpRequest,
+    when: Literal["upcoming", "past", "all"] = Query(
+        "upcoming", description="upcoming: open and not over; past: the rest."
+    ),
+    limit: int = Query(50, ge=1, le=MAX_LIMIT),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
+) -> dict:
+    """A patient's appointments, a doctor's appointments with their patients, or (for an
+    admin) all of the clinic's. Upcoming ones soonest first, past ones latest first."""
+    user = caller(request)
+    now = timezone.now()
+    qs = visible_to(user)
+    if when == "upcoming":
+        qs = qs.upcoming(now).order_by("starts_at", "pk")
+    elif when == "past":
+        qs = qs.past(now).order_by("-starts_at", "-pk")
+    else:
+        qs = qs.order_by("-starts_at", "-pk")
+    return page(qs, limit=limit, offset=offset, render=lambda a: appointment_out(a, now=now))
+
+
+@router.get(
+    "/appointments/{appointment_id}",
+    url_name="appointment",
+    response={200: AppointmentOut, **errors(401, 404)},
+)
+def get_appointment(request: HttpRequest, appointment_id: uuid.UUID) -> dict:
+    user = caller(request)
+    return appointment_out(_find(user, appointment_id), now=timezone.now())
+
+
+def _fingerprint(payload: BookIn) -> str:
+    canonical = json.dumps(
+        {
+            "doctor": payload.doctor,
+            "slot": str(payload.slot),
+            "date": payload.date.isoformat(),
+            "reason": payload.reason.strip(),
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@router.post(
+    "/appointments",
+    url_name="appointments",
+    response={201: AppointmentOut, **errors(401, 403, 409, 422, body=True)},
+    summary="Book an appointment",
+)
+def book(
+    request: HttpRequest,
+    response: HttpResponse,
+    payload: BookIn,
+    idempotency_key: IdempotencyKeyHeader | None = Header(  # type: ignore[valid-type]
+        None,
+        alias="Idempotency-Key",
+        description="Any unique string (a UUID): sending the same request again with the same "
+        "key returns the same appointment instead of booking twice.",
+    ),
+) -> Status:
+    """Books a free opening from the doctor's availability for the signed-in patient.
+    409 `slot_taken` (with `alternatives`) when someone was faster."""
+    user = caller(request)
+    require_patient(user)
+    fingerprint = _fingerprint(payload)
+    if idempotency_key is not None:
+        # A replay answers what the first request got, even if the doctor has since left
+        # the directory or the slot was retired.
+        made = idempotency.earlier(user=user, key=idempotency_key, fingerprint=fingerprint)
+        if made is not None:
+            response["Idempotent-Replayed"] = "true"
+            made = Appointment.objects.with_people().get(pk=made.pk)
+            return Status(201, appointment_out(made, now=timezone.now()))
+    doctor = listed_doctors().filter(slug=payload.doctor).first()
+    if doctor is None:
+        raise ApiError(422, "unknown_doctor", f"No doctor '{payload.doctor}'.")
+    slot = Slot.objects.filter(doctor=doctor, public_id=payload.slot).first()
+    if slot is None:
+        raise ApiError(422, "bad_slot", "That slot is not one of this doctor's.")
+
+    def make() -> Appointment:
+        return services.book(
+            patient=user, doctor=doctor, slot=slot, date=payload.date, reason=payload.reason
+        )
+
+    if idempotency_key is None:
+        appointment = make()
+    else:
+        appointment, replayed = idempotency.once(
+            user=user, key=idempotency_key, fingerprint=fingerprint, action=make
+        )
+        if replayed:
+            response["Idempotent-Replayed"] = "true"
+    appointment = Appointment.objects.with_people().get(pk=appointment.pk)
+    return Status(201, appointment_out(appointment, now=timezone.now()))
+
+
+@router.post(
+    "/appointments/{appointment_id}/cancel",
+    response={200: AppointmentOut, **errors(401, 403, 404, 409, 422, body=True)},
+)
+def cancel(
+    request: HttpRequest, appointment_id: uuid.UUID, payload: CancelIn | None = None
+) -> dict:
+    """Cancels before the start; the time is free again at once. Cancelling a cancelled
+    appointment changes nothing. A doctor or admin gives the patient a `reason`."""
+    user = caller(request)
+    appointment = _find(user, appointment_id)
+    reason = payload.reason if payload else ""
+    services.cancel(appointment=appointment, by=user, reason=reason)
+    return appointment_out(_find(user, appointment_id), now=timezone.now())
+
+
+@router.post(
+    "/appointments/{appointment_id}/reschedule",
+    response={200: AppointmentOut, **errors(401, 403, 404, 409, 422, body=True)},
+)
+def reschedule(request: HttpRequest, appointment_id: uuid.UUID, payload: RescheduleIn) -> dict:
+    """Moves the appointment to another free opening of the same doctor (same id). If the
+    new time is taken, nothing changes."""
+    user = caller(request)
+    appointment = _find(user, appointment_id)
+    slot = Slot.objects.filter(doctor=appointment.doctor, public_id=payload.slot).first()
+    if slot is None:
+        raise ApiError(422, "bad_slot", "That slot is not one of this doctor's.")
+    services.reschedule(appointment=appointment, by=user, slot=slot, date=payload.date)
+    return appointment_out(_find(user, appointment_id), now=timezone.now())
+
+
+_TRANSITIONS = {
+    "check-in": services.check_in,
+    "complete": services.complete,
+    "no-show": services.mark_no_show,
+}
+
+
+def _transition(request: HttpRequest, appointment_id: uuid.UUID, action: str) -> dict:
+    user = caller(request)
+    appointment = _find(user, appointment_id)
+    if not services.is_staff_for(appointment, user):
+        raise ApiError(403, "staff_only", "Only the appointment's doctor can do this.")
+    _TRANSITIONS[action](appointment=appointment, by=user)
+    return appointment_out(_find(user, appointment_id), now=timezone.now())
+
+
+_STAFF_ERRORS = errors(401, 403, 404, 409, write=True)
+
+
+@router.post(
+    "/appointments/{appointment_id}/check-in", response={200: AppointmentOut, **_STAFF_ERRORS}
+)
+def check_in(request: HttpRequest, appointment_id: uuid.UUID) -> dict:
+    """The patient has arrived (the doctor, on the day of the appointment)."""
+    return _transition(request, appointment_id, "check-in")
+
+
+@router.post(
+    "/appointments/{appointment_id}/complete", response={200: AppointmentOut, **_STAFF_ERRORS}
+)
+def complete(request: HttpRequest, appointment_id: uuid.UUID) -> dict:
+    """The visit is over (the doctor; a scheduled one from its start)."""
+    return _transition(request, appointment_id, "complete")
+
+
+@router.post(
+    "/appointments/{appointment_id}/no-show", response={200: AppointmentOut, **_STAFF_ERRORS}
+)
+def no_show(request: HttpRequest, appointment_id: uuid.UUID) -> dict:
+    """The patient did not come (the doctor, from the start)."""
+    return _transition(request, appointment_id, "no-show")
+
+
+@router.get("/doctor/queue", response={200: list[AppointmentOut], **errors(401, 403)})
+def todays_queue(request: HttpRequest) -> list:
+    """The signed-in doctor's appointments today in slot order; checked-in patients carry
+    their `queue_number`."""
+    doctor = own_doctor_profile(caller(request))
+    now = timezone.now()
+    queue = services.todays_queue(doctor, now=now)
+    # todays_queue loads patients and slots; the doctor is the caller's own profile.
+    for appt in queue:
+        appt.doctor = doctor
+    return [appointment_out(a, now=now) for a in queue]

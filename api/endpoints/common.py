@@ -1,0 +1,63 @@
+"""Helpers the endpoints share: the caller, role checks, pages, the documented errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from accounts.models import DoctorProfile, User
+from api.errors import ApiError
+from api.schemas import Error
+
+MAX_LIMIT = 100
+# Deep offsets are for crawlers; a client pages by date instead.
+MAX_OFFSET = 100_000
+
+
+def errors(*statuses: int, body: bool = False, write: bool = False) -> dict[int, type[Error]]:
+    """The error answers an operation documents (each is an Error body): these, 422 for a
+    parameter that does not validate, 400 for a body that is not JSON, and 429 for a write
+    (POST, PUT) over the rate limit."""
+    extra = {422} | ({400} if body else set()) | ({429} if body or write else set())
+    return dict.fromkeys(sorted({*statuses, *extra}), Error)
+
+
+def caller(request: HttpRequest) -> User:
+    user = getattr(request, "auth", None)
+    if not isinstance(user, User):
+        raise ApiError(401, "not_authenticated", "Sign in first.")
+    return user
+
+
+def require_patient(user: User) -> None:
+    if not user.is_patient:
+        raise ApiError(403, "patients_only", "Only patient accounts can do this.")
+
+
+def require_admin(user: User) -> None:
+    if not user.is_clinic_admin:
+        raise ApiError(403, "admins_only", "Only the clinic's admins can do this.")
+
+
+def own_doctor_profile(user: User) -> DoctorProfile:
+    if not user.is_doctor:
+        raise ApiError(403, "doctors_only", "Only doctors can do this.")
+    profile = (
+        DoctorProfile.objects.select_related("user", "specialty", "branch")
+        .filter(user=user)
+        .first()
+    )
+    if profile is None:
+        raise ApiError(403, "no_doctor_profile", "Your doctor profile is not set up yet.")
+    return profile
+
+
+def page(qs: QuerySet, *, limit: int, offset: int, render: Any) -> dict[str, Any]:
+    return {
+        "count": qs.count(),
+        "limit": limit,
+        "offset": offset,
+        "items": [render(obj) for obj in qs[offset : offset + limit]],
+    }

@@ -1,0 +1,143 @@
+"""Public reference data: specialties, branches, doctors and their availability."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import Q
+from django.http import HttpRequest
+from ninja import Query, Router
+
+from accounts.models import DoctorProfile
+from api.endpoints.common import MAX_LIMIT, MAX_OFFSET, errors, page
+from api.errors import ApiError
+from api.schemas import (
+    AvailabilityOut,
+    BranchOut,
+    DoctorOut,
+    DoctorPage,
+    Slug,
+    SpecialtyOut,
+    Text,
+    doctor_out,
+    opening_out,
+    time_zone,
+)
+from directory.models import Branch, Specialty
+from directory.views import listed_doctors
+from scheduling import availability, clock
+
+router = Router(tags=["directory"])
+
+# The longest window one availability request may cover.
+MAX_AVAILABILITY_DAYS = 31
+DEFAULT_AVAILABILITY_DAYS = 14
+
+
+@router.get("/specialties", auth=None, response={200: list[SpecialtyOut], **errors()})
+def list_specialties(request: HttpRequest) -> list:
+    return [
+        {"slug": s.slug, "name": s.name, "description": s.description}
+        for s in Specialty.objects.order_by("name")
+    ]
+
+
+@router.get("/branches", auth=None, response={200: list[BranchOut], **errors()})
+def list_branches(request: HttpRequest) -> list:
+    return [
+        {"slug": b.slug, "name": b.name, "address": b.address, "phone": b.phone}
+        for b in Branch.objects.order_by("name")
+    ]
+
+
+@router.get("/doctors", auth=None, response={200: DoctorPage, **errors()})
+def list_doctors(
+    request: HttpRequest,
+    specialty: Slug | None = Query(None, description="A specialty's slug."),  # type: ignore[valid-type]
+    branch: Slug | None = Query(None, description="A branch's slug."),  # type: ignore[valid-type]
+    q: Text(100) = Query("", description="Part of a name or of a specialty."),  # type: ignore[valid-type]
+    limit: int = Query(24, ge=1, le=MAX_LIMIT),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
+) -> dict:
+    """The doctors a patient can book: active, with a specialty and a branch."""
+    doctors = listed_doctors()
+    # An unknown slug matches nobody: an empty page, as for any filter.
+    if specialty:
+        doctors = doctors.filter(specialty__slug=specialty)
+    if branch:
+        doctors = doctors.filter(branch__slug=branch)
+    q = q.strip()
+    if q:
+        doctors = doctors.filter(Q(user__full_name__icontains=q) | Q(specialty__name__icontains=q))
+    return page(
+        doctors.order_by("user__full_name", "slug"), limit=limit, offset=offset, render=doctor_out
+    )
+
+
+def _listed_doctor(slug: str) -> DoctorProfile:
+    doctor = listed_doctors().filter(slug=slug).first()
+    if doctor is None:
+        raise ApiError(404, "not_found", "No such doctor.")
+    return doctor
+
+
+@router.get("/doctors/{slug}", auth=None, response={200: DoctorOut, **errors(404, 422)})
+def get_doctor(request: HttpRequest, slug: Slug) -> dict:  # type: ignore[valid-type]
+    return doctor_out(_listed_doctor(slug))
+
+
+@router.get(
+    "/doctors/{slug}/availability",
+    auth=None,
+    response={200: AvailabilityOut, **errors(404, 422)},
+)
+def doctor_availability(
+    request: HttpRequest,
+    slug: Slug,  # type: ignore[valid-type]
+    start: dt.date | None = Query(None, description="First day (default: today)."),
+    end: dt.date | None = Query(
+        None,
+        description=f"Last day, included (default: {DEFAULT_AVAILABILITY_DAYS} days in all); "
+        f"at most {MAX_AVAILABILITY_DAYS} days from start, cut at the booking horizon.",
+    ),
+    free_only: bool = Query(False, description="Only the free openings."),
+) -> dict:
+    """The doctor's openings day by day, in the clinic's time zone. Book a free one with its
+    `slot` and `date`."""
+    doctor = _listed_doctor(slug)
+    today = clock.today()
+    last = availability.horizon_end(today)
+    start = start or today
+    if start < today:
+        raise ApiError(422, "past_range", f"start is before today ({today.isoformat()}).")
+    if start > last:
+        raise ApiError(
+            422,
+            "beyond_horizon",
+            f"Appointments can be booked up to {last.isoformat()}; start is later.",
+        )
+    if end is None:
+        end = start + dt.timedelta(days=DEFAULT_AVAILABILITY_DAYS - 1)
+    if end < start:
+        raise ApiError(422, "invalid_range", "end is before start.")
+    if (end - start).days >= MAX_AVAILABILITY_DAYS:
+        raise ApiError(
+            422, "range_too_long", f"Ask for at most {MAX_AVAILABILITY_DAYS} days at a time."
+        )
+    end = min(end, last)
+    days = availability.days(doctor, start, end)
+    return {
+        "doctor": doctor.slug,
+        "accepting_bookings": doctor.accepting_bookings,
+        "time_zone": time_zone(),
+        "start": start,
+        "end": end,
+        "days": [
+            {
+                "date": day.date,
+                "off": day.off,
+                "openings": [opening_out(o) for o in day.openings if o.is_free or not free_only],
+            }
+            for day in days
+        ],
+    }

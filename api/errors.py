@@ -1,0 +1,172 @@
+"""Every error the API answers is JSON {"detail": "...", "code": "..."} with the right status.
+
+`detail` is a sentence for a person; `code` is stable, for programs. Rules broken in the
+services (scheduling.services.SchedulingError) keep the service's own code.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, Throttled
+from ninja.errors import ValidationError as NinjaValidationError
+
+from scheduling import services as scheduling
+
+logger = logging.getLogger(__name__)
+
+# The code of an error answered by status alone (Django's 404, a 405, a rate limit...).
+STATUS_CODES = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+    500: "server_error",
+    503: "unavailable",
+}
+
+# The status of each SchedulingError code. 409: the request was fine but the state of the
+# calendar or of the appointment says no (retrying later, or elsewhere, may work);
+# 422: the request itself names something that cannot be booked.
+SCHEDULING_STATUS = {
+    "slot_taken": 409,
+    "doctor_inactive": 409,
+    "not_accepting": 409,
+    "time_off": 409,
+    "patient_overlap": 409,
+    "not_scheduled": 409,
+    "started": 409,
+    "bad_transition": 409,
+    "not_started": 409,
+    "not_today": 409,
+    "slot_in_use": 409,
+    "has_bookings": 409,
+    "bad_slot": 422,
+    "wrong_weekday": 422,
+    "no_such_time": 422,
+    "past": 422,
+    "too_soon": 422,
+    "beyond_horizon": 422,
+    "same_time": 422,
+    "reason": 422,
+    "patient": 403,
+    "forbidden": 403,
+}
+
+
+class ApiError(Exception):
+    """Raised by the API's views to answer {"detail", "code"} (and any `extra` fields)."""
+
+    def __init__(self, status: int, code: str, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.extra = extra
+
+
+def body(status: int, detail: str, code: str | None = None, **extra: Any) -> dict[str, Any]:
+    return {"detail": detail, "code": code or STATUS_CODES.get(status, "error"), **extra}
+
+
+def reason_phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def install(api: NinjaAPI) -> None:
+    """Replaces ninja's default exception handlers with ours."""
+
+    def respond(request: HttpRequest, status: int, payload: dict[str, Any]) -> HttpResponse:
+        response = api.create_response(request, payload, status=status)
+        if status == 401:
+            response["WWW-Authenticate"] = 'Bearer realm="clinic"'
+        return response
+
+    def on_api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
+        return respond(request, exc.status, body(exc.status, exc.detail, exc.code, **exc.extra))
+
+    def on_validation(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+        errors = [
+            {
+                "loc": [str(part) for part in error.get("loc", ())],
+                "msg": str(error.get("msg", "")),
+                "type": str(error.get("type", "")),
+            }
+            for error in exc.errors
+        ]
+        first = errors[0] if errors else {"loc": [], "msg": "Invalid request."}
+        where = ".".join(first["loc"])
+        detail = f"{where}: {first['msg']}" if where else first["msg"]
+        return respond(request, 422, body(422, detail, "validation_error", errors=errors))
+
+    def on_scheduling(request: HttpRequest, exc: scheduling.SchedulingError) -> HttpResponse:
+        code = str(exc.code or "refused")
+        status = SCHEDULING_STATUS.get(code, 400)
+        extra: dict[str, Any] = {}
+        if isinstance(exc, scheduling.SlotTaken):
+            from api.schemas import opening_out
+
+            extra["alternatives"] = [opening_out(o) for o in exc.alternatives]
+        return respond(request, status, body(status, exc.text, code, **extra))
+
+    def on_django_validation(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
+        return respond(request, 400, body(400, " ".join(exc.messages), "invalid"))
+
+    def on_authentication(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+        return respond(
+            request,
+            401,
+            body(
+                401,
+                "Sign in: send 'Authorization: Bearer <access token>' (POST /api/v1/auth/token) "
+                "or use a signed-in browser session.",
+                "not_authenticated",
+            ),
+        )
+
+    def on_throttled(request: HttpRequest, exc: Throttled) -> HttpResponse:
+        return respond(request, 429, body(429, "Too many requests; try again later."))
+
+    def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        status = exc.status_code
+        return respond(request, status, body(status, str(exc) or reason_phrase(status)))
+
+    def on_404(request: HttpRequest, exc: Http404) -> HttpResponse:
+        return respond(request, 404, body(404, "Not found."))
+
+    def on_permission_denied(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+        # django-ratelimit's Ratelimited is a PermissionDenied; a rate limit is a 429.
+        if type(exc).__name__ == "Ratelimited":
+            return respond(request, 429, body(429, "Too many requests; try again later."))
+        return respond(request, 403, body(403, str(exc) or "You may not do this."))
+
+    def on_crash(request: HttpRequest, exc: Exception) -> HttpResponse:
+        logger.exception("API error on %s %s", request.method, request.path, exc_info=exc)
+        return respond(request, 500, body(500, "Something went wrong on our side."))
+
+    api.add_exception_handler(ApiError, on_api_error)
+    api.add_exception_handler(NinjaValidationError, on_validation)
+    api.add_exception_handler(scheduling.SchedulingError, on_scheduling)
+    api.add_exception_handler(DjangoValidationError, on_django_validation)
+    api.add_exception_handler(AuthenticationError, on_authentication)
+    api.add_exception_handler(Throttled, on_throttled)
+    api.add_exception_handler(HttpError, on_http_error)
+    api.add_exception_handler(Http404, on_404)
+    api.add_exception_handler(PermissionDenied, on_permission_denied)
+    api.add_exception_handler(Exception, on_crash)

@@ -1,0 +1,341 @@
+"""What goes in and out of the API. Public ids and slugs only: never a database id."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any, Literal
+
+from django.conf import settings
+from django.utils import timezone
+from ninja import Schema
+from pydantic import AfterValidator, Field, StrictBool, StringConstraints
+
+from accounts.models import DoctorProfile, User
+from scheduling import availability, clock
+from scheduling.models import Appointment
+
+
+def _plain_text(value: str) -> str:
+    # PostgreSQL refuses NUL in text and a lone surrogate cannot be encoded: refused here
+    # as a 422 instead of failing in the database.
+    if any(ch == "\x00" or "\ud800" <= ch <= "\udfff" for ch in value):
+        raise ValueError("must not contain NUL or surrogate characters")
+    return value
+
+
+def Text(max_length: int, min_length: int = 0) -> Any:
+    return Annotated[
+        str,
+        StringConstraints(max_length=max_length, min_length=min_length),
+        AfterValidator(_plain_text),
+    ]
+
+
+Slug = Annotated[str, StringConstraints(pattern=r"^[-a-zA-Z0-9_]+$", max_length=80)]
+Status = Literal["scheduled", "checked_in", "completed", "cancelled", "no_show"]
+
+
+# --- Errors -------------------------------------------------------------------------------
+
+
+class FieldError(Schema):
+    loc: list[str]
+    msg: str
+    type: str
+
+
+class Opening(Schema):
+    slot: uuid.UUID = Field(description="The weekly slot's public id: book with it.")
+    date: dt.date
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    state: Literal["free", "taken", "past"] = Field(
+        description="free: bookable; taken: booked by someone; past: too late to book."
+    )
+
+
+class Error(Schema):
+    detail: str = Field(description="What went wrong, for a person.")
+    code: str = Field(description="What went wrong, for a program: stable across versions.")
+    errors: list[FieldError] | None = Field(
+        None, description="validation_error only: each field that was refused."
+    )
+    alternatives: list[Opening] | None = Field(
+        None, description="slot_taken only: the nearest free times with this doctor."
+    )
+
+
+def opening_out(opening: availability.Opening) -> dict[str, Any]:
+    return {
+        "slot": opening.slot.public_id,
+        "date": opening.date,
+        "starts_at": opening.starts_at,
+        "ends_at": opening.ends_at,
+        "state": opening.state,
+    }
+
+
+# --- Auth ---------------------------------------------------------------------------------
+
+
+class TokenIn(Schema):
+    national_id: Text(40, 1) = Field(description="Spaces and dashes are ignored.")  # type: ignore[valid-type]
+    password: Text(4096, 1)  # type: ignore[valid-type]
+
+
+class RefreshIn(Schema):
+    refresh: Text(4096, 1)  # type: ignore[valid-type]
+
+
+class AccessTokenOut(Schema):
+    access: str
+    token_type: Literal["Bearer"] = "Bearer"  # noqa: S105
+    expires_in: int = Field(description="Seconds until the access token expires.")
+
+
+class TokenPairOut(AccessTokenOut):
+    refresh: str
+    refresh_expires_in: int = Field(description="Seconds until the refresh token expires.")
+
+
+class MeOut(Schema):
+    id: uuid.UUID
+    full_name: str
+    email: str
+    phone: str
+    role: Literal["patient", "doctor", "admin"]
+    doctor: str | None = Field(None, description="A doctor's slug.")
+
+
+# --- Directory ----------------------------------------------------------------------------
+
+
+class SpecialtyOut(Schema):
+    slug: str
+    name: str
+    description: str
+
+
+class BranchOut(Schema):
+    slug: str
+    name: str
+    address: str
+    phone: str
+
+
+class Ref(Schema):
+    slug: str
+    name: str
+
+
+class DoctorOut(Schema):
+    slug: str
+    name: str
+    specialty: Ref | None
+    branch: Ref | None
+    bio: str
+    consultation_fee: str = Field(description='A decimal amount, e.g. "80.00".')
+    accepting_bookings: bool
+
+
+def doctor_out(doctor: DoctorProfile) -> dict[str, Any]:
+    return {
+        "slug": doctor.slug,
+        "name": doctor.display_name,
+        "specialty": doctor.specialty
+        and {"slug": doctor.specialty.slug, "name": doctor.specialty.name},
+        "branch": doctor.branch and {"slug": doctor.branch.slug, "name": doctor.branch.name},
+        "bio": doctor.bio,
+        "consultation_fee": f"{doctor.consultation_fee:.2f}",
+        "accepting_bookings": doctor.accepting_bookings,
+    }
+
+
+class DoctorPage(Schema):
+    count: int
+    limit: int
+    offset: int
+    items: list[DoctorOut]
+
+
+class DayOut(Schema):
+    date: dt.date
+    off: bool = Field(description="The doctor takes no bookings on this day (time off).")
+    openings: list[Opening]
+
+
+class AvailabilityOut(Schema):
+    doctor: str
+    accepting_bookings: bool = Field(
+        description="False while the doctor has paused new bookings: nothing can be booked."
+    )
+    time_zone: str
+    start: dt.date
+    end: dt.date
+    days: list[DayOut]
+
+
+# --- Appointments -------------------------------------------------------------------------
+
+
+class Person(Schema):
+    id: uuid.UUID
+    name: str
+    email: str
+    phone: str
+
+
+class AppointmentDoctor(Schema):
+    slug: str
+    name: str
+    specialty: str | None
+    branch: str | None
+
+
+class AppointmentOut(Schema):
+    id: uuid.UUID
+    status: Status
+    date: dt.date
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    slot: uuid.UUID
+    doctor: AppointmentDoctor
+    patient: Person
+    reason: str
+    can_change: bool = Field(description="Can still be cancelled or moved.")
+    created_at: dt.datetime
+    rescheduled_at: dt.datetime | None
+    checked_in_at: dt.datetime | None
+    completed_at: dt.datetime | None
+    no_show_at: dt.datetime | None
+    cancelled_at: dt.datetime | None
+    cancelled_by: Literal["patient", "doctor", "clinic"] | None
+    cancellation_reason: str
+    queue_number: int | None = Field(
+        None, description="Today's queue only: the order in which patients checked in."
+    )
+
+
+def local(instant: dt.datetime | None) -> dt.datetime | None:
+    """An instant with the clinic's UTC offset, as the pages and the webhooks show it."""
+    return timezone.localtime(instant, clock.clinic_tz()) if instant else None
+
+
+def appointment_out(appt: Appointment, *, now: dt.datetime) -> dict[str, Any]:
+    doctor = appt.doctor
+    cancelled_by = None
+    if appt.cancelled_by_id is not None:
+        if appt.cancelled_by_id == appt.patient_id:
+            cancelled_by = "patient"
+        elif appt.cancelled_by_id == doctor.user_id:
+            cancelled_by = "doctor"
+        else:
+            cancelled_by = "clinic"
+    patient: User = appt.patient
+    return {
+        "id": appt.public_id,
+        "status": appt.status,
+        "date": appt.date,
+        "starts_at": local(appt.starts_at),
+        "ends_at": local(appt.ends_at),
+        "slot": appt.slot.public_id,
+        "doctor": {
+            "slug": doctor.slug,
+            "name": doctor.display_name,
+            "specialty": doctor.specialty.name if doctor.specialty else None,
+            "branch": doctor.branch.name if doctor.branch else None,
+        },
+        "patient": {
+            "id": patient.public_id,
+            "name": patient.full_name,
+            "email": patient.email,
+            "phone": patient.phone,
+        },
+        "reason": appt.reason,
+        "can_change": appt.status == Appointment.Status.SCHEDULED and not appt.has_started(now),
+        "created_at": local(appt.created_at),
+        "rescheduled_at": local(appt.rescheduled_at),
+        "checked_in_at": local(appt.checked_in_at),
+        "completed_at": local(appt.completed_at),
+        "no_show_at": local(appt.no_show_at),
+        "cancelled_at": local(appt.cancelled_at),
+        "cancelled_by": cancelled_by,
+        "cancellation_reason": appt.cancellation_reason,
+        "queue_number": getattr(appt, "queue_number", None),
+    }
+
+
+class AppointmentPage(Schema):
+    count: int
+    limit: int
+    offset: int
+    items: list[AppointmentOut]
+
+
+class BookIn(Schema):
+    doctor: Slug = Field(description="The doctor's slug.")
+    slot: uuid.UUID = Field(description="A slot id from the doctor's availability.")
+    date: dt.date
+    reason: Text(1000) = ""  # type: ignore[valid-type]
+
+
+class CancelIn(Schema):
+    reason: Text(300) = Field(  # type: ignore[valid-type]
+        "", description="Required when a doctor or the clinic cancels: the patient is told."
+    )
+
+
+class RescheduleIn(Schema):
+    slot: uuid.UUID
+    date: dt.date
+
+
+class AcceptingIn(Schema):
+    accepting: StrictBool  # true or false, not 0 or "yes"
+
+
+class AcceptingOut(Schema):
+    accepting: bool
+
+
+# --- Admin --------------------------------------------------------------------------------
+
+
+class UserOut(Schema):
+    id: uuid.UUID
+    national_id: str
+    full_name: str
+    email: str
+    phone: str
+    role: Literal["patient", "doctor", "admin"]
+    is_active: bool
+    date_joined: dt.datetime
+    activated_at: dt.datetime | None
+    deactivated_at: dt.datetime | None
+
+
+def user_out(user: User) -> dict[str, Any]:
+    return {
+        "id": user.public_id,
+        "national_id": user.national_id,
+        "full_name": user.full_name,
+        "email": user.email,
+        "phone": user.phone,
+        "role": user.role,
+        "is_active": user.is_active,
+        "date_joined": local(user.date_joined),
+        "activated_at": local(user.activated_at),
+        "deactivated_at": local(user.deactivated_at),
+    }
+
+
+class UserPage(Schema):
+    count: int
+    limit: int
+    offset: int
+    items: list[UserOut]
+
+
+def time_zone() -> str:
+    return settings.TIME_ZONE

@@ -1,0 +1,23 @@
+from django.urls import URLPattern, URLResolver, path
+
+from api.api import api
+from clinic.ratelimit import limit
+
+
+def _rate_limited(patterns: list[URLPattern | URLResolver]) -> list[URLPattern | URLResolver]:
+    """Every API operation under the "write" rate limit of the pages (clinic.ratelimit):
+    it counts only unsafe methods (POST, PUT...), so reading is never limited. A refusal is
+    a 429 with Retry-After, turned into JSON by api.middleware."""
+    return [
+        URLPattern(p.pattern, limit("write")(p.callback), p.default_args, p.name)
+        if isinstance(p, URLPattern)
+        else p
+        for p in patterns
+    ]
+
+
+_patterns, _app_name, _namespace = api.urls
+
+urlpatterns = [
+    path("api/", (_rate_limited(_patterns), _app_name, _namespace)),
+]

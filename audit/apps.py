@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from django.apps import AppConfig
+
+
+class AuditConfig(AppConfig):
+    name = "audit"
+    verbose_name = "Audit trail"
+
+    def ready(self) -> None:
+        # Nothing of ours imports this app: it listens. Model changes arrive through Django's
+        # model signals (whatever path saved them: a service, Django admin, a form, a
+        # command), logins through the auth signals, lockouts through django-axes' signal,
+        # rate-limit refusals through clinic.ratelimit's hook.
+        from audit import recorder
+
+        recorder.connect()
+        _name_management_commands()
+
+
+def _name_management_commands() -> None:
+    """Every management command acts as "command:<its name>" in the audit trail.
+
+    Django has no signal for a command's start, so BaseCommand.execute (which manage.py and
+    call_command both go through) is wrapped once, here.
+    """
+    from django.core.management.base import BaseCommand
+
+    from audit import context
+
+    original = BaseCommand.execute
+    if getattr(original, "audit_named", False):
+        return
+
+    @functools.wraps(original)
+    def execute(self: BaseCommand, *args: Any, **options: Any) -> Any:
+        name = type(self).__module__.rsplit(".", 1)[-1]
+        with context.acting(context.Context(source=f"command:{name}")):
+            return original(self, *args, **options)
+
+    execute.audit_named = True  # type: ignore[attr-defined]
+    BaseCommand.execute = execute  # type: ignore[method-assign]

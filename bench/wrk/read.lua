@@ -1,0 +1,45 @@
+-- GET the paths listed in a file (one a line) in turn, optionally as htmx or as an XHR; count
+-- the answers by status. Used as: wrk ... -s read.lua URL -- PATHS_FILE [htmx|ajax]
+local threads = {}
+
+function setup(thread)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  paths = {}
+  for line in io.lines(args[1]) do
+    if #line > 0 then table.insert(paths, line) end
+  end
+  headers = {}
+  if args[2] == "htmx" then headers["HX-Request"] = "true" end
+  if args[2] == "ajax" then headers["X-Requested-With"] = "XMLHttpRequest" end
+  i = 0
+  statuses = {}
+end
+
+function request()
+  i = i % #paths + 1
+  return wrk.format("GET", paths[i], headers)
+end
+
+function response(status, hdrs, body)
+  statuses[status] = (statuses[status] or 0) + 1
+end
+
+function done(summary, latency, requests)
+  local total = {}
+  for _, thread in ipairs(threads) do
+    for status, n in pairs(thread:get("statuses")) do
+      total[status] = (total[status] or 0) + n
+    end
+  end
+  local parts = {}
+  for status, n in pairs(total) do table.insert(parts, string.format('"%d": %d', status, n)) end
+  local e = summary.errors
+  io.write(string.format(
+    'RESULT {"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, "mean_us": %f, ' ..
+    '"socket_errors": %d, "statuses": {%s}, "wrapped": 0}\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    latency.mean, e.connect + e.read + e.write + e.timeout, table.concat(parts, ", ")))
+end

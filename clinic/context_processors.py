@@ -1,0 +1,33 @@
+from django.conf import settings
+from django.http import HttpRequest
+
+# Which part of the site a page belongs to, for the navigation's "you are here" mark.
+_SECTIONS = {
+    "directory": "find",
+    "scheduling:doctor": "find",
+    "scheduling:availability": "find",
+    "scheduling:book": "find",
+    "scheduling:my-appointments": "appointments",
+    "scheduling:appointment": "appointments",
+    "scheduling:cancel": "appointments",
+    "scheduling:reschedule": "appointments",
+    "scheduling:dashboard": "day",
+    "scheduling:slots": "day",
+    "scheduling:time-off": "day",
+    "scheduling:patients": "day",
+    "accounts:profile": "profile",
+    "accounts:password-change": "profile",
+    "accounts:login": "login",
+    "accounts:register": "register",
+    "home": "home",
+    "about": "about",
+    "contact": "contact",
+}
+
+
+def clinic(request: HttpRequest) -> dict[str, str]:
+    match = getattr(request, "resolver_match", None)
+    section = ""
+    if match is not None:
+        section = _SECTIONS.get(match.view_name) or _SECTIONS.get(match.namespace, "")
+    return {"clinic_name": settings.CLINIC_NAME, "nav_section": section}

@@ -1,0 +1,394 @@
+"""Clinic settings: one file, read from the environment (and an optional .env) via django-environ.
+
+Secure by default: DEBUG is off and the HTTPS-only settings are on unless LOCAL_HTTP=1 says the
+app is a local demo on plain HTTP. A missing or bad value in production stops the start with a
+clear message.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+# pytest imports this module itself; tests get a throwaway key and plain HTTP.
+TESTING = "pytest" in sys.modules
+
+env = environ.Env()
+if not os.environ.get("CLINIC_IGNORE_DOTENV") and (BASE_DIR / ".env").is_file():
+    env.read_env(BASE_DIR / ".env")
+
+DEBUG = env.bool("DEBUG", default=False)
+# The one switch for the local demo over plain HTTP (see Security below).
+LOCAL_HTTP = env.bool("LOCAL_HTTP", default=TESTING)
+
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if DEBUG or TESTING:
+        SECRET_KEY = "insecure-key-for-development-and-tests-only"  # noqa: S105
+    else:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. Put a long random value in the environment or in .env "
+            "('make run' writes one for the local demo)."
+        )
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    # Before django.contrib.auth, so its createsuperuser command (admin seats) is the one run.
+    "accounts",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "clinic",
+    "directory",
+    "scheduling",
+    "notifications",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "clinic.urls"
+WSGI_APPLICATION = "clinic.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.csp",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "clinic.context_processors.clinic",
+            ],
+        },
+    },
+]
+
+# --- Database -----------------------------------------------------------------------------
+(BASE_DIR / "var").mkdir(exist_ok=True)
+DATABASES = {
+    "default": env.db_url(
+        "DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'clinic.sqlite3'}"
+    )
+}
+_db = DATABASES["default"]
+# A web worker keeps its connection between requests: opening one costs more than most
+# queries (on SQLite, the WAL pragmas of every new connection; on PostgreSQL, a process).
+_db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock at BEGIN so two
+    # writers queue on the busy timeout instead of failing with "database is locked" mid-way.
+    _db.setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
+    if TESTING:
+        # A file, not :memory:, so threads and processes in the tests share one database.
+        _db["TEST"] = {"NAME": str(BASE_DIR / "var" / f"test-{os.getpid()}.sqlite3")}
+elif _db["ENGINE"] == "django.db.backends.postgresql":
+    _db["CONN_HEALTH_CHECKS"] = True
+else:
+    raise ImproperlyConfigured("DATABASE_URL must point at SQLite or PostgreSQL.")
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache --------------------------------------------------------------------------------
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://clinic")}
+
+# --- Auth ---------------------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "accounts:after-login"
+LOGOUT_REDIRECT_URL = "home"
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+if TESTING:
+    # Argon2 is deliberately slow; the suite hashes hundreds of passwords.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+        "OPTIONS": {"user_attributes": ("national_id", "full_name", "email")},
+    },
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# --- Internationalisation and time -------------------------------------------------------
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = env.str("CLINIC_TIME_ZONE", default="Europe/Berlin")
+USE_I18N = True
+USE_TZ = True
+try:
+    import zoneinfo
+
+    zoneinfo.ZoneInfo(TIME_ZONE)
+except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+    raise ImproperlyConfigured(f"CLINIC_TIME_ZONE={TIME_ZONE!r} is not a known time zone.") from exc
+
+# Phone numbers without a country code are read as numbers of this region.
+CLINIC_PHONE_REGION = env.str("CLINIC_PHONE_REGION", default="DE")
+CLINIC_NAME = env.str("CLINIC_NAME", default="Clinic")
+
+# --- Static files -------------------------------------------------------------------------
+STATIC_URL = "static/"
+# Where collectstatic writes (the Dockerfile and the browser tests point it elsewhere).
+STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
+# Tests serve static files straight from the finders (a clean clone has no collectstatic).
+WHITENOISE_USE_FINDERS = DEBUG or TESTING
+WHITENOISE_AUTOREFRESH = DEBUG or TESTING
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    # Front-end packages come from npm (package.json and its lockfile), never copied by hand.
+    ("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist"),
+    ("vendor/pico", BASE_DIR / "node_modules" / "@picocss" / "pico" / "css"),
+]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if TESTING
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+# Tests serve static files straight from the finders, as runserver would: a fresh clone has
+# no collected STATIC_ROOT, and one left over from an older collectstatic would be stale.
+WHITENOISE_USE_FINDERS = TESTING
+
+# --- E-mail (Django 6.1 mailers) ----------------------------------------------------------
+# Mail printed to the console is for development and the local demo; a production server
+# without EMAIL_URL hands its mail to the local MTA, as Django does by default.
+_email = env.email_url(
+    "EMAIL_URL", default="consolemail://" if DEBUG or LOCAL_HTTP else "smtp://localhost:25"
+)
+_email_backend = _email.pop("EMAIL_BACKEND")
+_mailer_options = {
+    key.removeprefix("EMAIL_").lower(): value
+    for key, value in _email.items()
+    if key
+    in {
+        "EMAIL_HOST",
+        "EMAIL_PORT",
+        "EMAIL_HOST_USER",
+        "EMAIL_HOST_PASSWORD",
+        "EMAIL_USE_TLS",
+        "EMAIL_USE_SSL",
+        "EMAIL_TIMEOUT",
+    }
+    and value not in ("", None)
+}
+if "host_user" in _mailer_options:
+    _mailer_options["username"] = _mailer_options.pop("host_user")
+if "host_password" in _mailer_options:
+    _mailer_options["password"] = _mailer_options.pop("host_password")
+MAILERS = {"default": {"BACKEND": _email_backend, "OPTIONS": _mailer_options}}
+if TESTING:
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Clinic <no-reply@clinic.localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- Booking rules ------------------------------------------------------------------------
+BOOKING_HORIZON_DAYS = env.int("BOOKING_HORIZON_DAYS", default=60)
+BOOKING_MIN_NOTICE_MINUTES = env.int("BOOKING_MIN_NOTICE_MINUTES", default=60)
+# How long a doctor page's heading and availability grid may be served from the cache; every
+# booking, cancellation and calendar change replaces the grid sooner (scheduling.availability),
+# in every process that shares the cache. A per-process cache (local memory, the default) is
+# not shared: there the period is the grid's live refresh (10 s), which bounds how long another
+# web process may show a just-booked time as free. A shared one (Redis) keeps pages a minute.
+_PROCESS_LOCAL_CACHES = ("locmem", "dummy")
+AVAILABILITY_CACHE_SECONDS = env.int(
+    "AVAILABILITY_CACHE_SECONDS",
+    default=10
+    if any(k in CACHES["default"]["BACKEND"].lower() for k in _PROCESS_LOCAL_CACHES)
+    else 60,
+)
+
+# --- Notifications ------------------------------------------------------------------------
+N8N_WEBHOOK_URL = env.str("N8N_WEBHOOK_URL", default="")
+WEBHOOK_SECRET = env.str("WEBHOOK_SECRET", default="")
+REMINDER_HOURS = env.int("REMINDER_HOURS", default=24)
+if N8N_WEBHOOK_URL:
+    if not N8N_WEBHOOK_URL.startswith(("http://", "https://")):
+        raise ImproperlyConfigured(f"N8N_WEBHOOK_URL={N8N_WEBHOOK_URL!r} is not an http(s) URL.")
+    if not WEBHOOK_SECRET:
+        raise ImproperlyConfigured(
+            "N8N_WEBHOOK_URL is set but WEBHOOK_SECRET is not: every webhook is signed. Use a "
+            "long random value, or a Standard Webhooks secret 'whsec_<base64>'."
+        )
+    if WEBHOOK_SECRET.startswith("whsec_"):
+        import base64
+        import binascii
+
+        try:
+            base64.b64decode(WEBHOOK_SECRET.removeprefix("whsec_"), validate=True)
+        except binascii.Error as exc:
+            raise ImproperlyConfigured(
+                "WEBHOOK_SECRET starts with whsec_ but the rest is not base64."
+            ) from exc
+# New deliveries go out on a background thread of the web process right after commit; the
+# worker (manage.py run_worker) sends whatever that thread did not. Off in tests, so that only
+# the tests that mean to start the thread do.
+NOTIFICATIONS_SEND_ON_COMMIT = env.bool("NOTIFICATIONS_SEND_ON_COMMIT", default=not TESTING)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+
+# --- Security -----------------------------------------------------------------------------
+HTTPS_ONLY = not DEBUG and not LOCAL_HTTP
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = HTTPS_ONLY
+CSRF_COOKIE_SECURE = HTTPS_ONLY
+SECURE_SSL_REDIRECT = HTTPS_ONLY
+SECURE_HSTS_SECONDS = 31_536_000 if HTTPS_ONLY else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS_ONLY
+SECURE_HSTS_PRELOAD = HTTPS_ONLY
+# TLS ends at the reverse proxy in front of gunicorn; only it may say the request was HTTPS
+# (gunicorn's --forwarded-allow-ips limits who is believed).
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+# --- Security and audit -------------------------------------------------------------------
+# The audit trail (audit/), the login lockout (django-axes), the rate limits
+# (clinic/ratelimit.py) and session lifetimes. README "Security" tells the whole story.
+INSTALLED_APPS += ["axes", "audit"]
+_auth_middleware = MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware")
+MIDDLEWARE[_auth_middleware + 1 : _auth_middleware + 1] = [
+    # Puts the request (user, address, user agent) where services and signals can read it,
+    # and records refused requests (403, and 404 on someone else's object).
+    "audit.middleware.AuditMiddleware",
+    "clinic.security.StaffSessionTimeoutMiddleware",
+]
+# Last, as django-axes asks: it turns a locked-out login into the lockout page.
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]
+AUTHENTICATION_BACKENDS = [
+    "clinic.security.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# The client's address: the socket's peer, or behind this many proxies of our own the entry
+# they appended to X-Forwarded-For (the compose stack's Caddy: 1). Never more than there are.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# Login lockout: 5 failed logins for one national ID from one address lock that pair (and only
+# that pair: the same account from elsewhere still logs in) for 15 minutes. Failures count
+# until 15 minutes pass without one; a successful login clears them.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = 0.25  # hours: 15 minutes
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "clinic.security.lockout_username"
+AXES_CLIENT_IP_CALLABLE = "clinic.client.client_ip"
+AXES_LOCKOUT_CALLABLE = "clinic.security.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+# A try during the lockout does not restart its 15 minutes.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# Logins, failures and lockouts are in the audit trail; axes keeps only its counters, and its
+# admin pages (deleting a counter there would unlock) are off.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_ENABLE_ADMIN = False
+AXES_VERBOSE = False
+LOGGING["loggers"]["axes"] = {"level": "WARNING"}  # lockouts, not every login
+
+# Rate limits on the endpoints that write (clinic.ratelimit.limit): scope -> (requests,
+# seconds), per client address. RATELIMIT_ENABLED=False turns them off (load tests only).
+RATELIMIT_ENABLED = env.bool("RATELIMIT_ENABLED", default=True)
+RATELIMITS = {"write": (100, 15 * 60)}
+RATELIMIT_CACHE = "default"
+
+# Admins are signed out after this long without a request; everyone else 12 hours after
+# signing in.
+STAFF_SESSION_IDLE_SECONDS = env.int("STAFF_SESSION_IDLE_MINUTES", default=30) * 60
+SESSION_COOKIE_AGE = 12 * 60 * 60
+CSRF_FAILURE_VIEW = "audit.views.csrf_failure"
+
+# --- API ---
+# The JSON API (api/, django-ninja), its interactive docs, /metrics and the calendar feeds.
+INSTALLED_APPS += ["ninja", "api"]  # ninja: the Swagger UI files it ships, as our own static
+# Outermost, so that every request is counted and timed, redirects and refusals included.
+MIDDLEWARE.insert(0, "clinic.metrics.MetricsMiddleware")
+# Right inside SecurityMiddleware: an error answered under /api/ by anything below it (a
+# rate limit, a 404, a 405, a crash) reaches the client as JSON {"detail", "code"}.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "api.middleware.JsonErrorsMiddleware",
+)
+
+# /metrics is served only to a scraper that shows METRICS_TOKEN as a bearer token and/or
+# connects directly from an address in METRICS_ALLOWED_IPS; with neither set it is a 404.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+if METRICS_TOKEN and len(METRICS_TOKEN) < 16:
+    raise ImproperlyConfigured("METRICS_TOKEN is too short: use at least 16 random characters.")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
+try:
+    import ipaddress
+
+    for _network in METRICS_ALLOWED_IPS:
+        ipaddress.ip_network(_network, strict=False)
+except ValueError as exc:
+    raise ImproperlyConfigured(f"METRICS_ALLOWED_IPS: {exc}") from exc

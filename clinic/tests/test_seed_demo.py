@@ -1,0 +1,91 @@
+"""The demo data loads cleanly and a second run changes nothing."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.apps import apps
+from django.core.management import call_command
+from django.test import Client
+from django.urls import reverse
+
+from accounts.models import AdminProfile, DoctorProfile, PatientProfile, User
+
+DEMO_PASSWORD = "demo-pass-123"
+
+
+def seed() -> str:
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    return out.getvalue()
+
+
+def row_counts() -> dict[str, int]:
+    """Rows of every model of our apps, so a second run is seen to add nothing anywhere."""
+    return {
+        model._meta.label: model._default_manager.count()
+        for app in ("accounts", "directory", "scheduling", "notifications")
+        for model in apps.get_app_config(app).get_models()
+    }
+
+
+@pytest.fixture
+def seeded(db: None) -> str:
+    return seed()
+
+
+def test_seed_demo_loads_the_demo_clinic(seeded: str) -> None:
+    specialty = apps.get_model("directory", "Specialty")
+    branch = apps.get_model("directory", "Branch")
+    assert specialty.objects.count() == 4
+    assert branch.objects.count() == 2
+    assert DoctorProfile.objects.count() == 12
+    assert User.objects.doctors().active().count() == 12
+    assert DoctorProfile.objects.filter(specialty__isnull=True).count() == 0
+    assert DoctorProfile.objects.filter(branch__isnull=True).count() == 0
+
+    admin = User.objects.get(national_id="100000001")
+    assert admin.role == User.Role.ADMIN
+    assert admin.is_active
+    assert admin.is_staff
+    assert AdminProfile.objects.filter(user=admin).exists()
+
+    assert User.objects.get(national_id="200000001").is_doctor
+    paula = User.objects.get(national_id="300000001")
+    assert paula.is_patient
+    assert paula.is_active
+    peter = User.objects.get(national_id="300000002")
+    assert peter.is_patient
+    assert peter.is_pending
+    assert PatientProfile.objects.count() == 2
+    assert "15 account(s) created now" in seeded
+
+
+def test_seed_demo_twice_creates_nothing_the_second_time(seeded: str) -> None:
+    before = row_counts()
+
+    second = seed()
+
+    assert "0 account(s) created now" in second
+    assert row_counts() == before
+
+
+def test_demo_accounts_log_in_with_the_demo_password_except_the_pending_one(
+    seeded: str, client: Client
+) -> None:
+    # One seeded database for all four logins: loading the demo is the slow part.
+    for national_id in ("100000001", "200000001", "300000001"):
+        response = client.post(
+            reverse("accounts:login"), {"username": national_id, "password": DEMO_PASSWORD}
+        )
+        assert response.status_code == 302, national_id
+        assert response.url == reverse("accounts:after-login")
+        client.post(reverse("accounts:logout"))
+
+    response = client.post(
+        reverse("accounts:login"), {"username": "300000002", "password": DEMO_PASSWORD}
+    )
+
+    assert response.status_code == 200
+    assert "waiting for an admin to activate" in response.content.decode()

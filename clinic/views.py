@@ -1,0 +1,70 @@
+from django.conf import settings
+from django.contrib import messages
+from django.db import connection
+from django.db.utils import DatabaseError
+from django.http import HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
+from django.shortcuts import redirect, render
+from django.template import loader
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import requires_csrf_token
+from django.views.decorators.http import require_GET, require_http_methods
+
+from clinic.forms import ContactForm
+from clinic.ratelimit import limit
+from directory.models import Branch, Specialty
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "clinic/home.html", {"specialties": Specialty.objects.all()})
+
+
+@require_GET
+def about(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "clinic/about.html",
+        {"specialties": Specialty.objects.all(), "branches": Branch.objects.all()},
+    )
+
+
+@limit("write")
+@require_http_methods(["GET", "POST"])
+def contact(request: HttpRequest) -> HttpResponse:
+    """The contact form: a message is stored for the admins, who read it in Django admin.
+
+    A plain function view, so that a rate limit can be put on it as a decorator.
+    """
+    form = ContactForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(
+            request, "Thank you, your message has reached the clinic. We answer by e-mail."
+        )
+        return redirect("contact")
+    return render(
+        request,
+        "clinic/contact.html",
+        {"form": form, "branches": Branch.objects.all()},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@never_cache
+@require_GET
+def health(request: HttpRequest) -> JsonResponse:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except DatabaseError:
+        return JsonResponse({"status": "error", "database": "unreachable"}, status=503)
+    return JsonResponse({"status": "ok", "database": "ok"})
+
+
+@requires_csrf_token
+def server_error(request: HttpRequest, template_name: str = "500.html") -> HttpResponse:
+    """The 500 page, rendered without the request's context processors: whatever broke (the
+    database, the session) may break them too. It gets only what needs no I/O."""
+    template = loader.get_template(template_name)
+    return HttpResponseServerError(template.render({"clinic_name": settings.CLINIC_NAME}))

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from django.core.paginator import Paginator
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from accounts.models import DoctorProfile
+from directory.models import Branch, Specialty
+
+PAGE_SIZE = 24
+
+
+def listed_doctors() -> QuerySet[DoctorProfile]:
+    """Doctors a patient can find: active accounts with a specialty and a branch."""
+    return DoctorProfile.objects.filter(
+        user__is_active=True, specialty__isnull=False, branch__isnull=False
+    ).select_related("user", "specialty", "branch")
+
+
+@require_GET
+def doctor_list(request: HttpRequest) -> HttpResponse:
+    specialties = list(Specialty.objects.all())
+    branches = list(Branch.objects.all())
+    specialty = next((s for s in specialties if s.slug == request.GET.get("specialty")), None)
+    branch = next((b for b in branches if b.slug == request.GET.get("branch")), None)
+    q = request.GET.get("q", "").strip()[:100]
+
+    doctors = listed_doctors()
+    if specialty:
+        doctors = doctors.filter(specialty=specialty)
+    if branch:
+        doctors = doctors.filter(branch=branch)
+    if q:
+        doctors = doctors.filter(Q(user__full_name__icontains=q) | Q(specialty__name__icontains=q))
+    page = Paginator(doctors.order_by("user__full_name"), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "directory/doctor_list.html",
+        {
+            "page": page,
+            "specialties": specialties,
+            "branches": branches,
+            "specialty": specialty,
+            "branch": branch,
+            "q": q,
+        },
+    )

@@ -1,0 +1,178 @@
+"""Django admin: the endpoints, and the outbox to read (nothing in it is edited or deleted)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
+
+from notifications import services
+from notifications.models import Delivery, DeliveryAttempt, Event, EventType, WebhookEndpoint
+
+
+class _ReadOnly(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class WebhookEndpointForm(forms.ModelForm):
+    event_types = forms.MultipleChoiceField(
+        choices=EventType.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="None ticked: every event.",
+    )
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["name", "url", "secret", "event_types", "is_active"]
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    form = WebhookEndpointForm
+    list_display = ["name", "url", "is_active", "disabled_reason", "from_environment"]
+    list_filter = ["is_active", "from_environment"]
+    search_fields = ["name", "url"]
+    readonly_fields = ["from_environment", "disabled_reason", "disabled_at", "created_at"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        fields = list(self.readonly_fields)
+        if obj is not None and obj.from_environment:
+            # Set by N8N_WEBHOOK_URL and WEBHOOK_SECRET; an edit here would be undone.
+            fields += ["url", "secret"]
+        return fields
+
+    def save_model(
+        self, request: HttpRequest, obj: WebhookEndpoint, form: Any, change: bool
+    ) -> None:
+        if obj.is_active:
+            obj.disabled_reason, obj.disabled_at = "", None
+        super().save_model(request, obj, form, change)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Deliveries point at it; switch it off instead.
+        return False
+
+
+class AttemptInline(admin.TabularInline):
+    model = DeliveryAttempt
+    fields = ["number", "at", "outcome", "status_code", "duration_ms", "error"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(_ReadOnly):
+    list_display = [
+        "created_at",
+        "event_type",
+        "target",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "short_error",
+    ]
+    list_filter = ["status", "channel", "event__type", "endpoint"]
+    search_fields = ["=event__id", "=event__appointment_public_id", "recipient"]
+    list_select_related = ["event", "endpoint"]
+    date_hierarchy = "created_at"
+    fields = [
+        "event",
+        "channel",
+        "endpoint",
+        "recipient",
+        "mail",
+        "status",
+        "attempts",
+        "max_attempts",
+        "next_attempt_at",
+        "delivered_at",
+        "last_error",
+        "created_at",
+        "payload",
+    ]
+    readonly_fields = fields
+    inlines = [AttemptInline]
+    actions = ["retry_now"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Read-only pages, but "change" is what lets the action run (the admins' group has it).
+        return request.user.has_perm("notifications.change_delivery")
+
+    @admin.display(description="event", ordering="event__type")
+    def event_type(self, obj: Delivery) -> str:
+        return obj.event.type
+
+    @admin.display(description="error")
+    def short_error(self, obj: Delivery) -> str:
+        return obj.last_error[:80]
+
+    @admin.display(description="body")
+    def payload(self, obj: Delivery) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(obj.event.payload, indent=2))
+
+    @admin.action(description="Retry now", permissions=["change"])
+    def retry_now(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
+        ids = services.retry_now(deliveries=queryset)
+        skipped = queryset.count() - len(ids)
+        self.message_user(request, f"{len(ids)} delivery(ies) will be sent now.", messages.SUCCESS)
+        if skipped:
+            self.message_user(
+                request, f"{skipped} already delivered or being sent: left alone.", messages.INFO
+            )
+        disabled = queryset.filter(pk__in=ids, endpoint__is_active=False).count()
+        if disabled:
+            self.message_user(
+                request,
+                f"{disabled} go to a disabled endpoint and will fail again: enable it first.",
+                messages.WARNING,
+            )
+
+
+class DeliveryInline(admin.TabularInline):
+    model = Delivery
+    fields = ["channel", "target", "status", "attempts", "next_attempt_at", "last_error"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Event)
+class EventAdmin(_ReadOnly):
+    list_display = ["created_at", "type", "appointment_public_id", "user_email", "id"]
+    list_filter = ["type"]
+    search_fields = ["=id", "=appointment_public_id", "user_email"]
+    date_hierarchy = "created_at"
+    fields = ["id", "type", "created_at", "appointment_public_id", "user_email", "sequence", "body"]
+    readonly_fields = fields
+    inlines = [DeliveryInline]
+
+    @admin.display(description="body")
+    def body(self, obj: Event) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(obj.payload, indent=2))

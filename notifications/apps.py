@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+
+
+class NotificationsConfig(AppConfig):
+    name = "notifications"
+    verbose_name = "Notifications"
+
+    def ready(self) -> None:
+        # The arrows point one way: scheduling and accounts expose hooks and import nothing of
+        # ours; we hang the outbox on them here.
+        from accounts import services as accounts_services
+        from notifications import services
+        from scheduling import events
+
+        events.subscribe(services.on_appointment_event)
+        if services.on_account_activated not in accounts_services.on_activated:
+            accounts_services.on_activated.append(services.on_account_activated)

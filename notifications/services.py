@@ -1,0 +1,276 @@
+"""Recording events in the outbox, inside the transaction of the change they report.
+
+Scheduling and accounts know nothing of this module: `NotificationsConfig.ready` subscribes
+`on_appointment_event` to `scheduling.events` and appends `on_account_activated` to
+`accounts.services.on_activated`. Both run inside the caller's transaction, so the Event and
+its Deliveries commit or roll back with the booking, cancellation or activation. Sending is
+someone else's job: a background thread of the web process right after commit
+(`notifications.dispatch`), and `manage.py run_worker` for whatever that thread did not finish.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from accounts.models import User
+from notifications.models import Delivery, Event, EventType, WebhookEndpoint
+from scheduling import clock
+from scheduling.models import Appointment
+
+logger = logging.getLogger(__name__)
+
+# Which e-mails an event sends: to the patient, and to a doctor who opted in to new bookings.
+PATIENT_MAIL = {
+    EventType.APPOINTMENT_BOOKED: Delivery.Mail.BOOKED,
+    EventType.APPOINTMENT_CANCELLED: Delivery.Mail.CANCELLED,
+    EventType.APPOINTMENT_RESCHEDULED: Delivery.Mail.RESCHEDULED,
+    EventType.APPOINTMENT_REMINDER: Delivery.Mail.REMINDER,
+}
+# Events after which the appointment's calendar entry changes version (ics SEQUENCE).
+_NEW_VERSION = (EventType.APPOINTMENT_RESCHEDULED, EventType.APPOINTMENT_CANCELLED)
+
+
+# --- Payloads -----------------------------------------------------------------------------
+
+
+def _local_iso(instant: dt.datetime) -> str:
+    return timezone.localtime(instant, clock.clinic_tz()).isoformat()
+
+
+def _envelope(event_id: uuid.UUID, event_type: str, now: dt.datetime, data: dict) -> dict:
+    # The Standard Webhooks shape ({type, timestamp, data}) plus the id, so a receiver that
+    # logs bodies can match them to the webhook-id header.
+    return {
+        "id": str(event_id),
+        "type": event_type,
+        "timestamp": now.astimezone(dt.UTC).isoformat(),
+        "data": data,
+    }
+
+
+def _cancelled_by(appt: Appointment) -> str:
+    if appt.cancelled_by_id is None:
+        return ""
+    if appt.cancelled_by_id == appt.patient_id:
+        return "patient"
+    if appt.cancelled_by_id == appt.doctor.user_id:
+        return "doctor"
+    return "clinic"
+
+
+def appointment_data(appt: Appointment, details: dict[str, Any]) -> dict:
+    """What the receivers are told about an appointment: who, where and when, enough to write
+    to the patient. Never the medical history, the reason for the visit or a national ID."""
+    doctor = appt.doctor
+    branch = doctor.branch
+    appointment: dict[str, Any] = {
+        "id": str(appt.public_id),
+        "status": appt.status,
+        "starts_at": _local_iso(appt.starts_at),
+        "ends_at": _local_iso(appt.ends_at),
+        "time_zone": settings.TIME_ZONE,
+    }
+    previous = details.get("previous_starts_at")
+    if isinstance(previous, dt.datetime):
+        appointment["previous_starts_at"] = _local_iso(previous)
+    if appt.status == Appointment.Status.CANCELLED:
+        appointment["cancelled_by"] = _cancelled_by(appt)
+        appointment["cancellation_reason"] = appt.cancellation_reason
+    return {
+        "appointment": appointment,
+        "doctor": {
+            "name": doctor.display_name,
+            "specialty": doctor.specialty.name if doctor.specialty else None,
+        },
+        "branch": (
+            {"name": branch.name, "address": branch.address, "phone": branch.phone}
+            if branch
+            else None
+        ),
+        "patient": {
+            "name": appt.patient.full_name,
+            "email": appt.patient.email,
+            "phone": appt.patient.phone,
+        },
+    }
+
+
+# --- Endpoints ----------------------------------------------------------------------------
+
+
+def _sync_environment_endpoint(endpoints: list[WebhookEndpoint]) -> None:
+    """Keeps the row that mirrors N8N_WEBHOOK_URL / WEBHOOK_SECRET in step with them."""
+    url, secret = settings.N8N_WEBHOOK_URL, settings.WEBHOOK_SECRET
+    mirror = next((e for e in endpoints if e.from_environment), None)
+    if not url:
+        if mirror is not None and mirror.is_active:
+            mirror.is_active = False
+            mirror.disabled_reason = "N8N_WEBHOOK_URL is no longer set."
+            mirror.disabled_at = timezone.now()
+            mirror.save(update_fields=["is_active", "disabled_reason", "disabled_at", "updated_at"])
+        return
+    if mirror is None:
+        try:
+            # A savepoint: two first events at once may both try; the unique index lets one in.
+            with transaction.atomic():
+                mirror = WebhookEndpoint.objects.create(
+                    name="n8n (N8N_WEBHOOK_URL)", url=url, secret=secret, from_environment=True
+                )
+        except IntegrityError:
+            mirror = WebhookEndpoint.objects.get(from_environment=True)
+        endpoints.append(mirror)
+    elif mirror.url != url or mirror.secret != secret:
+        # A new URL is the operator's new word: the endpoint is live again even if the old
+        # one had answered 410.
+        if mirror.url != url:
+            mirror.is_active, mirror.disabled_reason, mirror.disabled_at = True, "", None
+        mirror.url, mirror.secret = url, secret
+        mirror.save()
+
+
+def endpoints_for(event_type: str) -> list[WebhookEndpoint]:
+    endpoints = list(WebhookEndpoint.objects.filter(Q(is_active=True) | Q(from_environment=True)))
+    _sync_environment_endpoint(endpoints)
+    return [e for e in endpoints if e.is_active and e.wants(event_type)]
+
+
+# --- Recording ----------------------------------------------------------------------------
+
+
+def _hand_off(deliveries: list[Delivery]) -> None:
+    ids = [d.pk for d in deliveries]
+    if ids and settings.NOTIFICATIONS_SEND_ON_COMMIT:
+        from notifications import dispatch
+
+        # After commit only: a rolled-back change must send nothing, and the receiver must
+        # find the appointment it is told about. robust: a failure here never breaks the
+        # response; the worker sends what the thread did not.
+        transaction.on_commit(partial(dispatch.submit, ids), robust=True)
+
+
+def _save(event: Event, mails: list[tuple[str, str]], *, hand_off: bool) -> Event:
+    event.save(force_insert=True)
+    deliveries = [
+        Delivery(event=event, channel=Delivery.Channel.WEBHOOK, endpoint=endpoint)
+        for endpoint in endpoints_for(event.type)
+    ]
+    deliveries += [
+        Delivery(event=event, channel=Delivery.Channel.EMAIL, recipient=to, mail=kind)
+        for to, kind in mails
+        if to
+    ]
+    if deliveries:
+        deliveries = Delivery.objects.bulk_create(deliveries)
+    if hand_off:
+        _hand_off(deliveries)
+    return event
+
+
+@transaction.atomic
+def record_appointment_event(
+    *,
+    event_type: str,
+    appointment: Appointment,
+    details: dict[str, Any] | None = None,
+    now: dt.datetime | None = None,
+    hand_off: bool = True,
+) -> Event:
+    """Writes the event, a delivery to each endpoint that wants it, and its e-mails."""
+    now = now or timezone.now()
+    appt = Appointment.objects.with_people().get(pk=appointment.pk)
+    sequence = 0
+    if event_type != EventType.APPOINTMENT_BOOKED:
+        sequence = Event.objects.filter(
+            appointment_public_id=appt.public_id, type__in=_NEW_VERSION
+        ).count() + (event_type in _NEW_VERSION)
+    event_id = uuid.uuid4()
+    event = Event(
+        id=event_id,
+        type=event_type,
+        payload=_envelope(event_id, event_type, now, appointment_data(appt, details or {})),
+        created_at=now,
+        appointment_public_id=appt.public_id,
+        user_email=appt.patient.email,
+        sequence=sequence,
+    )
+    mails = []
+    if event_type in PATIENT_MAIL:
+        mails.append((appt.patient.email, PATIENT_MAIL[event_type]))
+    if event_type == EventType.APPOINTMENT_BOOKED and appt.doctor.email_on_new_booking:
+        mails.append((appt.doctor.user.email, Delivery.Mail.DOCTOR_BOOKED))
+    return _save(event, mails, hand_off=hand_off)
+
+
+@transaction.atomic
+def record_account_activated(*, user: User, now: dt.datetime | None = None) -> Event:
+    now = now or timezone.now()
+    event_id = uuid.uuid4()
+    data = {"user": {"name": user.full_name, "email": user.email, "role": user.role}}
+    event = Event(
+        id=event_id,
+        type=EventType.ACCOUNT_ACTIVATED,
+        payload=_envelope(event_id, EventType.ACCOUNT_ACTIVATED, now, data),
+        created_at=now,
+        user_email=user.email,
+    )
+    return _save(event, [], hand_off=True)
+
+
+def calendar_sequences(public_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """The calendar SEQUENCE each appointment has reached: the one its latest invitation
+    carried (0 until it is moved or cancelled), so that a calendar feed and the e-mailed
+    invitations describe the same version of the entry."""
+    rows = (
+        Event.objects.filter(appointment_public_id__in=public_ids, type__in=_NEW_VERSION)
+        .values("appointment_public_id")
+        .annotate(n=Count("id"))
+        .values_list("appointment_public_id", "n")
+    )
+    return dict(rows)
+
+
+# --- The hooks ready() installs -----------------------------------------------------------
+
+
+def on_appointment_event(event_type: str, appointment: Appointment, details: dict) -> None:
+    if event_type not in EventType.values:
+        logger.warning("Ignoring unknown event type %r", event_type)
+        return
+    record_appointment_event(event_type=event_type, appointment=appointment, details=details)
+
+
+def on_account_activated(user: User) -> None:
+    record_account_activated(user=user)
+
+
+# --- Admin actions ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def retry_now(*, deliveries: Any, now: dt.datetime | None = None) -> list[int]:
+    """Makes these deliveries due at once: waiting ones skip the rest of their wait, failed
+    ones get one more attempt. Delivered and in-flight ones are left alone. Returns the ids."""
+    now = now or timezone.now()
+    ids = []
+    for d in Delivery.objects.select_for_update().filter(pk__in=[d.pk for d in deliveries]):
+        if d.status == Delivery.Status.PENDING:
+            d.next_attempt_at = now
+        elif d.status == Delivery.Status.FAILED:
+            d.status = Delivery.Status.PENDING
+            d.next_attempt_at = now
+            d.max_attempts = d.attempts + 1
+        else:
+            continue
+        d.save(update_fields=["status", "next_attempt_at", "max_attempts", "updated_at"])
+        ids.append(d.pk)
+    _hand_off([Delivery(pk=pk) for pk in ids])
+    return ids

@@ -1,0 +1,249 @@
+"""Django admin for the clinic's staff. Every write goes through scheduling.services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from accounts.models import User
+from scheduling import services
+from scheduling.models import Appointment, Slot, TimeOff
+
+
+class _NoDelete(admin.ModelAdmin):
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Nothing is hard-deleted: slots are retired, appointments cancelled.
+        return False
+
+
+class SlotForm(forms.ModelForm):
+    class Meta:
+        model = Slot
+        fields = ["doctor", "weekday", "start_time", "end_time"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if not self.errors and self.instance.pk is None:
+            try:
+                # Dry run of the same rule the save uses, for an error next to the form.
+                with transaction.atomic():
+                    services.add_slot(
+                        doctor=data["doctor"],
+                        weekday=data["weekday"],
+                        start_time=data["start_time"],
+                        end_time=data["end_time"],
+                    )
+                    transaction.set_rollback(True)
+            except ValidationError as exc:
+                raise forms.ValidationError(exc.messages) from exc
+        return data
+
+    def validate_constraints(self) -> None:
+        pass
+
+
+@admin.register(Slot)
+class SlotAdmin(_NoDelete):
+    form = SlotForm
+    list_display = ["doctor", "weekday", "start_time", "end_time", "is_active"]
+    list_filter = ["is_active", "weekday", "doctor__specialty", "doctor__branch"]
+    search_fields = ["doctor__user__full_name"]
+    list_select_related = ["doctor__user"]
+    autocomplete_fields = ["doctor"]
+    actions = ["retire_slots"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Slot | None = None) -> list[str]:
+        # A slot's time is part of every appointment booked in it: retire and add instead.
+        return ["doctor", "weekday", "start_time", "end_time", "is_active"] if obj else []
+
+    def save_model(self, request: HttpRequest, obj: Slot, form: Any, change: bool) -> None:
+        if change:
+            return
+        created = services.add_slot(
+            doctor=obj.doctor, weekday=obj.weekday, start_time=obj.start_time, end_time=obj.end_time
+        )
+        obj.pk = created.pk
+
+    @admin.action(description="Retire the selected slots")
+    def retire_slots(self, request: HttpRequest, queryset: QuerySet[Slot]) -> None:
+        for slot in queryset:
+            try:
+                services.deactivate_slot(slot=slot)
+            except ValidationError as exc:
+                self.message_user(request, f"{slot}: {exc.messages[0]}", messages.ERROR)
+
+
+class TimeOffForm(forms.ModelForm):
+    cancel_booked = forms.BooleanField(
+        required=False,
+        label="Cancel appointments already booked in these days (the patients are told)",
+    )
+
+    class Meta:
+        model = TimeOff
+        fields = ["doctor", "start_date", "end_date", "reason"]
+
+
+@admin.register(TimeOff)
+class TimeOffAdmin(_NoDelete):
+    form = TimeOffForm
+    list_display = ["doctor", "start_date", "end_date", "reason", "is_active"]
+    list_filter = ["is_active"]
+    search_fields = ["doctor__user__full_name", "reason"]
+    list_select_related = ["doctor__user"]
+    autocomplete_fields = ["doctor"]
+    date_hierarchy = "start_date"
+    actions = ["end_time_off"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: TimeOff | None = None) -> list[str]:
+        return ["doctor", "start_date", "end_date", "is_active"] if obj else []
+
+    def save_model(self, request: HttpRequest, obj: TimeOff, form: Any, change: bool) -> None:
+        if change:
+            services.change_time_off_reason(time_off=obj, reason=obj.reason)
+            return
+        try:
+            created = services.add_time_off(
+                doctor=obj.doctor,
+                start_date=obj.start_date,
+                end_date=obj.end_date,
+                reason=obj.reason,
+                cancel_booked=form.cleaned_data.get("cancel_booked", False),
+            )
+        except ValidationError as exc:
+            messages.error(request, exc.messages[0])
+            return
+        obj.pk = created.pk
+
+    @admin.action(description="Remove the selected time off")
+    def end_time_off(self, request: HttpRequest, queryset: QuerySet[TimeOff]) -> None:
+        for time_off in queryset:
+            services.remove_time_off(time_off=time_off)
+
+
+class AppointmentAddForm(forms.ModelForm):
+    class Meta:
+        model = Appointment
+        fields = ["patient", "doctor", "slot", "date", "reason"]
+
+    def validate_constraints(self) -> None:
+        pass
+
+    def validate_unique(self) -> None:
+        pass
+
+
+class AppointmentChangeForm(forms.ModelForm):
+    class Meta:
+        model = Appointment
+        fields = ["slot", "date"]
+
+    def validate_constraints(self) -> None:
+        pass
+
+    def validate_unique(self) -> None:
+        pass
+
+
+@admin.register(Appointment)
+class AppointmentAdmin(_NoDelete):
+    list_display = ["starts_at", "doctor", "patient", "status", "created_at"]
+    list_filter = ["status", "doctor__specialty", "doctor__branch", "date"]
+    search_fields = [
+        "patient__full_name",
+        "patient__national_id",
+        "doctor__user__full_name",
+        "public_id",
+    ]
+    date_hierarchy = "date"
+    list_select_related = ["doctor__user", "patient"]
+    autocomplete_fields = ["patient", "doctor", "slot"]
+    actions = ["cancel_appointments", "check_in", "mark_completed", "mark_no_show"]
+    readonly_fields = [
+        "public_id",
+        "patient",
+        "doctor",
+        "status",
+        "reason",
+        "starts_at",
+        "ends_at",
+        "created_at",
+        "checked_in_at",
+        "completed_at",
+        "no_show_at",
+        "cancelled_at",
+        "cancelled_by",
+        "cancellation_reason",
+        "rescheduled_at",
+    ]
+
+    def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        kwargs["form"] = AppointmentChangeForm if obj else AppointmentAddForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return self.readonly_fields if obj else []
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        if obj is None:
+            return ["patient", "doctor", "slot", "date", "reason"]
+        return ["slot", "date", *self.readonly_fields]
+
+    def save_model(self, request: HttpRequest, obj: Appointment, form: Any, change: bool) -> None:
+        user: User = request.user  # type: ignore[assignment]
+        try:
+            if change:
+                if {"slot", "date"} & set(form.changed_data):
+                    services.reschedule(appointment=obj, by=user, slot=obj.slot, date=obj.date)
+            else:
+                created = services.book(
+                    patient=obj.patient,
+                    doctor=obj.doctor,
+                    slot=obj.slot,
+                    date=obj.date,
+                    reason=obj.reason,
+                )
+                obj.pk = created.pk
+        except ValidationError as exc:
+            messages.error(request, exc.messages[0])
+
+    def _each(self, request: HttpRequest, queryset: QuerySet[Appointment], action: Any) -> None:
+        done = 0
+        for appointment in queryset:
+            try:
+                action(appointment)
+                done += 1
+            except ValidationError as exc:
+                self.message_user(request, f"{appointment}: {exc.messages[0]}", messages.ERROR)
+        if done:
+            self.message_user(request, f"{done} appointment(s) updated.", messages.SUCCESS)
+
+    @admin.action(description="Cancel the selected appointments")
+    def cancel_appointments(self, request: HttpRequest, queryset: QuerySet[Appointment]) -> None:
+        self._each(
+            request,
+            queryset,
+            lambda a: services.cancel(
+                appointment=a, by=request.user, reason="Cancelled by the clinic."
+            ),
+        )
+
+    @admin.action(description="Check the patients in")
+    def check_in(self, request: HttpRequest, queryset: QuerySet[Appointment]) -> None:
+        self._each(request, queryset, lambda a: services.check_in(appointment=a, by=request.user))
+
+    @admin.action(description="Mark as completed")
+    def mark_completed(self, request: HttpRequest, queryset: QuerySet[Appointment]) -> None:
+        self._each(request, queryset, lambda a: services.complete(appointment=a, by=request.user))
+
+    @admin.action(description="Mark as no-show")
+    def mark_no_show(self, request: HttpRequest, queryset: QuerySet[Appointment]) -> None:
+        self._each(
+            request, queryset, lambda a: services.mark_no_show(appointment=a, by=request.user)
+        )

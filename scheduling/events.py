@@ -1,0 +1,40 @@
+"""How scheduling announces what happened, without knowing who listens.
+
+`publish` is called inside the transaction that makes the change, so a listener that writes
+(the notifications outbox) commits or rolls back with it. Listeners register at start-up
+(notifications does so in its AppConfig.ready); scheduling imports none of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from scheduling.models import Appointment
+
+BOOKED = "appointment.booked"
+CANCELLED = "appointment.cancelled"
+RESCHEDULED = "appointment.rescheduled"
+CHECKED_IN = "appointment.checked_in"
+COMPLETED = "appointment.completed"
+NO_SHOW = "appointment.no_show"
+REMINDER = "appointment.reminder"
+
+Listener = Callable[[str, "Appointment", dict[str, Any]], None]
+_listeners: list[Listener] = []
+
+
+def subscribe(listener: Listener) -> None:
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
+def unsubscribe(listener: Listener) -> None:
+    if listener in _listeners:
+        _listeners.remove(listener)
+
+
+def publish(event_type: str, appointment: Appointment, **details: Any) -> None:
+    for listener in _listeners:
+        listener(event_type, appointment, details)

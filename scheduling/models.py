@@ -1,0 +1,232 @@
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import DoctorProfile, KeptForever, KeptQuerySet
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, "Monday"
+    TUESDAY = 1, "Tuesday"
+    WEDNESDAY = 2, "Wednesday"
+    THURSDAY = 3, "Thursday"
+    FRIDAY = 4, "Friday"
+    SATURDAY = 5, "Saturday"
+    SUNDAY = 6, "Sunday"
+
+
+class SlotQuerySet(KeptQuerySet):
+    def active(self) -> SlotQuerySet:
+        return self.filter(is_active=True)
+
+
+class Slot(KeptForever, models.Model):
+    """One of a doctor's weekly recurring times, e.g. Mondays 09:00-09:30 (clinic time)."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    doctor = models.ForeignKey(DoctorProfile, on_delete=models.PROTECT, related_name="slots")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    start_time = models.TimeField()
+    end_time = models.TimeField()
+    # Retired slots are deactivated, never deleted: past appointments point at them.
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    deactivated_at = models.DateTimeField(null=True, blank=True)
+
+    objects = SlotQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["doctor", "weekday", "start_time"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_time__gt=models.F("start_time")),
+                name="scheduling_slot_ends_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(weekday__gte=0, weekday__lte=6), name="scheduling_slot_weekday_valid"
+            ),
+            models.UniqueConstraint(
+                fields=["doctor", "weekday", "start_time"],
+                condition=Q(is_active=True),
+                name="scheduling_slot_unique_active_start",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["doctor", "is_active", "weekday"], name="scheduling_slot_doctor_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.get_weekday_display()} {self.start_time:%H:%M}-{self.end_time:%H:%M}"
+            f"{'' if self.is_active else ' (retired)'}"
+        )
+
+    @property
+    def duration(self) -> dt.timedelta:
+        return dt.datetime.combine(dt.date.min, self.end_time) - dt.datetime.combine(
+            dt.date.min, self.start_time
+        )
+
+
+class TimeOffQuerySet(KeptQuerySet):
+    def active(self) -> TimeOffQuerySet:
+        return self.filter(is_active=True)
+
+    def covering(self, date: dt.date) -> TimeOffQuerySet:
+        return self.filter(start_date__lte=date, end_date__gte=date)
+
+
+class TimeOff(KeptForever, models.Model):
+    """Days (inclusive) on which a doctor takes no bookings."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    doctor = models.ForeignKey(DoctorProfile, on_delete=models.PROTECT, related_name="time_off")
+    start_date = models.DateField()
+    end_date = models.DateField()
+    reason = models.CharField(max_length=200, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TimeOffQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["doctor", "start_date"]
+        verbose_name_plural = "time off"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_date__gte=models.F("start_date")),
+                name="scheduling_timeoff_ends_after_start",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["doctor", "end_date"], name="scheduling_timeoff_doctor_idx"),
+        ]
+
+    def __str__(self) -> str:
+        if self.start_date == self.end_date:
+            return f"{self.doctor}: off on {self.start_date:%d %b %Y}"
+        return f"{self.doctor}: off {self.start_date:%d %b} – {self.end_date:%d %b %Y}"
+
+
+class AppointmentQuerySet(KeptQuerySet):
+    def holding_slot(self) -> AppointmentQuerySet:
+        """Appointments that occupy their slot: every one but the cancelled."""
+        return self.exclude(status=Appointment.Status.CANCELLED)
+
+    def open(self) -> AppointmentQuerySet:
+        return self.filter(status__in=Appointment.OPEN_STATUSES)
+
+    def upcoming(self, now: dt.datetime | None = None) -> AppointmentQuerySet:
+        return self.open().filter(ends_at__gt=now or timezone.now())
+
+    def past(self, now: dt.datetime | None = None) -> AppointmentQuerySet:
+        now = now or timezone.now()
+        return self.filter(Q(ends_at__lte=now) | ~Q(status__in=Appointment.OPEN_STATUSES))
+
+    def for_doctor(self, doctor: DoctorProfile) -> AppointmentQuerySet:
+        return self.filter(doctor=doctor)
+
+    def for_patient(self, patient: models.Model) -> AppointmentQuerySet:
+        return self.filter(patient=patient)
+
+    def on(self, date: dt.date) -> AppointmentQuerySet:
+        return self.filter(date=date)
+
+    def with_people(self) -> AppointmentQuerySet:
+        return self.select_related(
+            "patient", "doctor__user", "doctor__specialty", "doctor__branch", "slot"
+        )
+
+
+class Appointment(KeptForever, models.Model):
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        CHECKED_IN = "checked_in", "Checked in"
+        COMPLETED = "completed", "Completed"
+        CANCELLED = "cancelled", "Cancelled"
+        NO_SHOW = "no_show", "No-show"
+
+    OPEN_STATUSES = (Status.SCHEDULED, Status.CHECKED_IN)
+    FINAL_STATUSES = (Status.COMPLETED, Status.CANCELLED, Status.NO_SHOW)
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="appointments"
+    )
+    doctor = models.ForeignKey(DoctorProfile, on_delete=models.PROTECT, related_name="appointments")
+    slot = models.ForeignKey(Slot, on_delete=models.PROTECT, related_name="appointments")
+    date = models.DateField()
+    # Aware instants of the slot on that date in the clinic's time zone (DST included).
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.SCHEDULED)
+    reason = models.TextField("reason for the visit", blank=True, max_length=1000)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    checked_in_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    no_show_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    cancellation_reason = models.CharField(max_length=300, blank=True)
+    rescheduled_at = models.DateTimeField(null=True, blank=True)
+    reminder_sent_at = models.DateTimeField(null=True, blank=True)
+
+    objects = AppointmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["starts_at"]
+        constraints = [
+            # The last word on double booking: one slot, one date, one appointment that holds
+            # it. Cancelled ones free the slot; the same slot exists on other dates.
+            models.UniqueConstraint(
+                fields=["doctor", "slot", "date"],
+                condition=~Q(status="cancelled"),
+                name="scheduling_appointment_unique_active_slot",
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")),
+                name="scheduling_appointment_ends_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    status__in=["scheduled", "checked_in", "completed", "cancelled", "no_show"]
+                ),
+                name="scheduling_appointment_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="cancelled") | Q(cancelled_at__isnull=False),
+                name="scheduling_appointment_cancel_has_time",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["doctor", "date", "status"], name="scheduling_appt_doctor_day"),
+            models.Index(fields=["patient", "starts_at"], name="scheduling_appt_patient"),
+            models.Index(fields=["status", "starts_at"], name="scheduling_appt_status_start"),
+        ]
+
+    def __str__(self) -> str:
+        local = timezone.localtime(self.starts_at)
+        return f"{local:%d %b %Y %H:%M} {self.doctor} – {self.patient.full_name}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+    def has_started(self, now: dt.datetime | None = None) -> bool:
+        return (now or timezone.now()) >= self.starts_at

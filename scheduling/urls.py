@@ -1,0 +1,31 @@
+from django.urls import path
+
+from scheduling import views
+
+app_name = "scheduling"
+
+urlpatterns = [
+    path("doctors/<slug:slug>/", views.doctor_detail, name="doctor"),
+    path("doctors/<slug:slug>/availability/", views.availability_fragment, name="availability"),
+    path("doctors/<slug:slug>/book/", views.book, name="book"),
+    path("appointments/", views.my_appointments, name="my-appointments"),
+    path("appointments/<uuid:public_id>/", views.appointment_detail, name="appointment"),
+    path("appointments/<uuid:public_id>/cancel/", views.cancel, name="cancel"),
+    path("appointments/<uuid:public_id>/reschedule/", views.reschedule, name="reschedule"),
+    path("dashboard/", views.dashboard, name="dashboard"),
+    path("dashboard/accepting/", views.toggle_accepting, name="toggle-accepting"),
+    path(
+        "dashboard/appointments/<uuid:public_id>/<slug:action>/",
+        views.appointment_action,
+        name="appointment-action",
+    ),
+    path("dashboard/slots/", views.slots, name="slots"),
+    path("dashboard/slots/<uuid:public_id>/remove/", views.slot_deactivate, name="slot-deactivate"),
+    path("dashboard/time-off/", views.time_off, name="time-off"),
+    path(
+        "dashboard/time-off/<uuid:public_id>/remove/",
+        views.time_off_remove,
+        name="time-off-remove",
+    ),
+    path("dashboard/patients/", views.patients, name="patients"),
+]

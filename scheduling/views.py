@@ -1,0 +1,616 @@
+"""Pages for patients (doctor pages, booking, their appointments) and doctors (the dashboard).
+
+Views parse input, call scheduling.services and render; rules live in the services.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from accounts.models import DoctorProfile, User
+from clinic.ratelimit import limit
+from directory.views import listed_doctors
+from scheduling import availability, clock, services
+from scheduling.forms import (
+    BookingForm,
+    CancelForm,
+    OpeningQuery,
+    SlotForm,
+    TimeOffForm,
+)
+from scheduling.models import Appointment, Slot, TimeOff
+
+GRID_DAYS = 14
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _posted(request: HttpRequest) -> Any:
+    """The form data of a POST, else None for an unbound form. Not `request.POST or None`:
+    a POST without fields (a bare "Yes, cancel it" button) must still bind the form."""
+    return request.POST if request.method == "POST" else None
+
+
+# --- Lookups that 404 on what the user may not see ---------------------------------------
+
+
+def get_doctor_by_slug(slug: str) -> DoctorProfile:
+    return get_object_or_404(listed_doctors(), slug=slug)
+
+
+def get_appointment_for_user(user: User, public_id: UUID) -> Appointment:
+    """The appointment if the user is its patient, its doctor or an admin; else 404."""
+    qs = Appointment.objects.with_people()
+    if user.is_clinic_admin:
+        pass
+    elif user.is_doctor:
+        qs = qs.filter(doctor__user=user)
+    else:
+        qs = qs.filter(patient=user)
+    return get_object_or_404(qs, public_id=public_id)
+
+
+def get_own_doctor_profile(user: User) -> DoctorProfile:
+    if not user.is_doctor:
+        raise PermissionDenied("The dashboard is for doctors.")
+    try:
+        return DoctorProfile.objects.select_related("user", "specialty", "branch").get(user=user)
+    except DoctorProfile.DoesNotExist as exc:
+        raise PermissionDenied("Your doctor profile is not set up yet.") from exc
+
+
+def _require_patient(user: User) -> None:
+    if not user.is_patient:
+        raise PermissionDenied("Only patient accounts can book appointments.")
+
+
+# --- The doctor page and its live grid -----------------------------------------------------
+
+
+def grid_start(request: HttpRequest, today: dt.date) -> dt.date:
+    """The grid's first day from `?start=YYYY-MM-DD`, kept between today and the horizon;
+    today when missing or malformed. Parsed by hand, not by a form: the doctor page is the
+    most read page, and a form's set-up cost as much as the rest of a cached page."""
+    value = request.GET.get("start", "").strip()
+    try:
+        asked = dt.date.fromisoformat(value) if _ISO_DATE.fullmatch(value) else today
+    except ValueError:  # 2026-02-30
+        asked = today
+    return min(max(asked, today), availability.horizon_end(today))
+
+
+def _grid_context(
+    request: HttpRequest, doctor: DoctorProfile, base_url: str, page_url: str
+) -> dict[str, Any]:
+    """The grid's window. `base_url` is where a free time leads (booking or rescheduling),
+    `page_url` the full page the pager links to: the fragment's own URL would load a bare
+    fragment in a browser without JavaScript or in a new tab."""
+    today = clock.today()
+    last = availability.horizon_end(today)
+    start = grid_start(request, today)
+    # One read of the calendar from the window to the horizon: the two weeks shown, and
+    # only when they have no free time, the days after them for "the next free one is on".
+    days = availability.calendar(doctor, start, last)
+    window = list(itertools.islice(days, GRID_DAYS))
+    later_free = None
+    if not any(o.is_free for d in window for o in d.openings):
+        later_free = next((o for d in days for o in d.openings if o.is_free), None)
+    earlier = max(start - dt.timedelta(days=GRID_DAYS), today) if start > today else None
+    later = start + dt.timedelta(days=GRID_DAYS)
+    return {
+        "doctor": doctor,
+        "days": window,
+        "start": start,
+        "free_in_window": sum(d.free_count for d in window),
+        "next_free": later_free,
+        "earlier": earlier,
+        "later": later if later <= last else None,
+        "base_url": base_url,
+        "page_url": page_url,
+        "grid_url": reverse("scheduling:availability", args=[doctor.slug]),
+    }
+
+
+# The doctor page is the most read page: both its parts are cached as HTML (see
+# scheduling.availability). A warm page runs no SQL at all; a doctor's profile edits show
+# within AVAILABILITY_CACHE_SECONDS, their openings' changes at once.
+
+
+def _doctor_card(slug: str) -> tuple[dict[str, Any], DoctorProfile | None]:
+    """The doctor's heading (breadcrumb, name, specialty, branch, fee) as HTML with the
+    doctor's id and title; the doctor too when it was just read from the database. 404s
+    on a doctor that is not listed."""
+    return availability.cached_card(
+        slug=slug,
+        load=lambda: get_doctor_by_slug(slug),
+        render=lambda doctor: render_to_string(
+            "scheduling/doctor_detail.html#card", {"doctor": doctor}
+        ),
+    )
+
+
+def _grid_renderer(
+    request: HttpRequest, slug: str, doctor: DoctorProfile | None
+) -> Callable[[], tuple[str, dt.datetime | None]]:
+    """Renders the public grid (the same for every visitor: no user, no CSRF token in it)
+    and tells when its first free time is."""
+
+    def render_grid() -> tuple[str, dt.datetime | None]:
+        context = _grid_context(
+            request,
+            doctor or get_doctor_by_slug(slug),
+            reverse("scheduling:book", args=[slug]),
+            reverse("scheduling:doctor", args=[slug]),
+        )
+        first_free = next(
+            (o.starts_at for d in context["days"] for o in d.openings if o.is_free),
+            context["next_free"].starts_at if context["next_free"] else None,
+        )
+        return render_to_string("scheduling/doctor_detail.html#grid", context), first_free
+
+    return render_grid
+
+
+def _grid_variant(request: HttpRequest, slug: str) -> str:
+    today = clock.today()
+    return f"{slug}:{today}:{grid_start(request, today)}"
+
+
+# Stands for the visitor's CSRF token in a doctor page cached for visitors without a session;
+# each answer puts the visitor's own token in its place. The same in every process: a shared
+# cache hands one process's page to another.
+_CSRF_HOLE = "csrf-token-of-this-visitor-4f1c2b"
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def doctor_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    card, doctor = _doctor_card(slug)
+    key = availability.grid_key(card["pk"], _grid_variant(request, slug))
+    context = {"title": card["title"], "card": card["html"]}
+    render_grid = _grid_renderer(request, slug, doctor)
+    if key is None or settings.SESSION_COOKIE_NAME in request.COOKIES:
+        # Signed in (or with messages waiting in a session): the page is this visitor's.
+        context["grid"] = availability.cached_html(key, render_grid)[0]
+        return render(request, "scheduling/doctor_detail.html", context)
+    # Every visitor without a session sees the same page but for the CSRF token: the whole
+    # page is cached under the heading's and the grid's own keys, so it goes with them.
+    page_key = f"scheduling:doctor-page:{card['id']}:{key}"
+    html = cache.get(page_key)
+    if html is None:
+        context["grid"], runs_out = availability.cached_html(key, render_grid)
+        context["csrf_token"] = _CSRF_HOLE
+        html = render_to_string("scheduling/doctor_detail.html", context, request)
+        cache.set(page_key, html, timeout=max(int(runs_out - time.time()), 1))
+    return HttpResponse(html.replace(_CSRF_HOLE, get_token(request)))
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def availability_fragment(request: HttpRequest, slug: str) -> HttpResponse:
+    card, doctor = _doctor_card(slug)
+    key = availability.grid_key(card["pk"], _grid_variant(request, slug))
+    return HttpResponse(availability.cached_html(key, _grid_renderer(request, slug, doctor))[0])
+
+
+# --- Booking ------------------------------------------------------------------------------
+
+
+def _opening_from_query(
+    data: Any, doctor: DoctorProfile
+) -> tuple[Slot, dt.date] | tuple[None, str]:
+    query = OpeningQuery(data)
+    if not query.is_valid():
+        return None, "This link does not name a time. Please choose one from the calendar."
+    slot = Slot.objects.filter(doctor=doctor, public_id=query.cleaned_data["slot"]).first()
+    if slot is None:
+        return None, "That time is not one of this doctor's slots. Please choose another."
+    return slot, query.cleaned_data["date"]
+
+
+def _render_problem(
+    request: HttpRequest,
+    doctor: DoctorProfile,
+    error: services.SchedulingError | str,
+    status: int,
+) -> HttpResponse:
+    message = error if isinstance(error, str) else error.text
+    alternatives = getattr(error, "alternatives", None)
+    if not doctor.accepting_bookings:
+        # The grid's openings ignore the pause; offering them would only lead to this page.
+        alternatives = []
+    elif alternatives is None and status in (400, 409):
+        alternatives = availability.nearest_free(doctor, timezone.now())
+    return render(
+        request,
+        "scheduling/book_problem.html",
+        {"doctor": doctor, "message": message, "alternatives": alternatives or []},
+        status=status,
+    )
+
+
+@limit("write")
+@login_required
+@require_http_methods(["GET", "POST"])
+def book(request: HttpRequest, slug: str) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    _require_patient(user)
+    doctor = get_doctor_by_slug(slug)
+    slot, date_or_error = _opening_from_query(
+        request.POST if request.method == "POST" else request.GET, doctor
+    )
+    if slot is None:
+        return _render_problem(request, doctor, str(date_or_error), 400)
+    date: dt.date = date_or_error  # type: ignore[assignment]
+    form = BookingForm(_posted(request))
+
+    if request.method == "POST" and form.is_valid():
+        try:
+            appointment = services.book(
+                patient=user,
+                doctor=doctor,
+                slot=slot,
+                date=date,
+                reason=form.cleaned_data["reason"],
+            )
+        except services.SlotTaken as exc:
+            return _render_problem(request, doctor, exc, 409)
+        except services.SchedulingError as exc:
+            return _render_problem(request, doctor, exc, 400)
+        messages.success(request, "Your appointment is booked. A confirmation is on its way.")
+        return redirect("scheduling:appointment", public_id=appointment.public_id)
+
+    try:
+        starts_at, ends_at = services.check_bookable(
+            patient=user, doctor=doctor, slot=slot, date=date, now=timezone.now()
+        )
+    except services.SchedulingError as exc:
+        return _render_problem(request, doctor, exc, 400)
+    taken = Appointment.objects.holding_slot().filter(doctor=doctor, slot=slot, date=date)
+    if taken.exists():
+        return _render_problem(
+            request,
+            doctor,
+            services.SlotTaken(availability.nearest_free(doctor, starts_at)),
+            409,
+        )
+    return render(
+        request,
+        "scheduling/book_confirm.html",
+        {
+            "doctor": doctor,
+            "slot": slot,
+            "date": date,
+            "starts_at": starts_at,
+            "ends_at": ends_at,
+            "form": form,
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+# --- The patient's appointments -----------------------------------------------------------
+
+
+@login_required
+@require_GET
+def my_appointments(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    if user.is_doctor:
+        return redirect("scheduling:dashboard")
+    if user.is_clinic_admin:
+        return redirect("admin:scheduling_appointment_changelist")
+    now = timezone.now()
+    mine = Appointment.objects.for_patient(user).with_people()
+    return render(
+        request,
+        "scheduling/my_appointments.html",
+        {
+            "upcoming": list(mine.upcoming(now).order_by("starts_at")),
+            "past": list(mine.past(now).order_by("-starts_at")[:100]),
+        },
+    )
+
+
+@login_required
+@require_GET
+def appointment_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    appointment = get_appointment_for_user(user, public_id)
+    now = timezone.now()
+    can_change = appointment.status == Appointment.Status.SCHEDULED and not (
+        appointment.has_started(now)
+    )
+    return render(
+        request,
+        "scheduling/appointment_detail.html",
+        {
+            "appointment": appointment,
+            "can_change": can_change,
+            "is_staff": services.is_staff_for(appointment, user),
+            "show_history": services.is_staff_for(appointment, user),
+        },
+    )
+
+
+@limit("write")
+@login_required
+@require_http_methods(["GET", "POST"])
+def cancel(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    appointment = get_appointment_for_user(user, public_id)
+    reason_required = appointment.patient_id != user.pk
+    form = CancelForm(_posted(request), reason_required=reason_required)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                services.cancel(
+                    appointment=appointment, by=user, reason=form.cleaned_data["reason"]
+                )
+            except services.SchedulingError as exc:
+                form.add_error(None, exc.text)
+                status = 409 if exc.code in ("started", "not_scheduled") else 400
+            else:
+                messages.success(
+                    request, "The appointment is cancelled and the time is free again."
+                )
+                return redirect("scheduling:appointment", public_id=appointment.public_id)
+    return render(
+        request,
+        "scheduling/cancel.html",
+        {"appointment": appointment, "form": form},
+        status=status,
+    )
+
+
+@limit("write")
+@login_required
+@require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
+def reschedule(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    appointment = get_appointment_for_user(user, public_id)
+    doctor = appointment.doctor
+    here = reverse("scheduling:reschedule", args=[appointment.public_id])
+    data = request.POST if request.method == "POST" else request.GET
+    chosen = None
+    error = None
+    status = 200
+    if "slot" in data or "date" in data:
+        slot, date_or_error = _opening_from_query(data, doctor)
+        if slot is None:
+            error, status = str(date_or_error), 400
+        else:
+            chosen = (slot, date_or_error)
+    if request.method == "POST" and chosen is not None:
+        slot, date = chosen
+        try:
+            services.reschedule(appointment=appointment, by=user, slot=slot, date=date)
+        except services.SlotTaken as exc:
+            error, status = exc.text, 409
+        except services.SchedulingError as exc:
+            error, status = exc.text, 400
+        else:
+            messages.success(request, "Your appointment is moved to the new time.")
+            return redirect("scheduling:appointment", public_id=appointment.public_id)
+    elif request.method == "POST" and error is None:
+        error, status = "Choose the new time from the calendar.", 400
+    context = _grid_context(request, doctor, here, here)
+    new_window = None
+    if chosen is not None and error is None:
+        new_window = clock.slot_window(chosen[1], chosen[0].start_time, chosen[0].end_time)
+    context.update(
+        {
+            "appointment": appointment,
+            "chosen": chosen,
+            "new_window": new_window,
+            "error": error,
+            "grid_url": here,
+        }
+    )
+    if request.htmx and not chosen:
+        return render(request, "scheduling/doctor_detail.html#grid", context, status=status)
+    return render(request, "scheduling/reschedule.html", context, status=status)
+
+
+# --- The doctor's dashboard ---------------------------------------------------------------
+
+
+def _dashboard_context(doctor: DoctorProfile) -> dict[str, Any]:
+    now = timezone.now()
+    today = timezone.localdate(now, clock.clinic_tz())
+    upcoming = (
+        Appointment.objects.for_doctor(doctor)
+        .filter(status=Appointment.Status.SCHEDULED, date__gt=today)
+        .select_related("patient")
+        .order_by("starts_at")[:50]
+    )
+    return {
+        "doctor": doctor,
+        "queue": services.todays_queue(doctor, now=now),
+        "upcoming": list(upcoming),
+        "today": today,
+        "now": now,
+    }
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request")
+def dashboard(request: HttpRequest) -> HttpResponse:
+    doctor = get_own_doctor_profile(request.user)  # type: ignore[arg-type]
+    context = _dashboard_context(doctor)
+    if request.htmx:
+        return render(request, "scheduling/dashboard.html#live", context)
+    return render(request, "scheduling/dashboard.html", context)
+
+
+_TRANSITIONS = {
+    "check-in": services.check_in,
+    "complete": services.complete,
+    "no-show": services.mark_no_show,
+}
+
+
+@login_required
+@require_POST
+def appointment_action(request: HttpRequest, public_id: UUID, action: str) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    doctor = get_own_doctor_profile(user)
+    appointment = get_object_or_404(
+        Appointment.objects.select_related("doctor"), public_id=public_id, doctor=doctor
+    )
+    transition = _TRANSITIONS.get(action)
+    if transition is None:
+        raise Http404
+    refusal = None
+    try:
+        transition(appointment=appointment, by=user)
+    except services.SchedulingError as exc:
+        refusal = exc.text
+    if request.htmx:
+        # htmx swaps only 2xx answers, and the #live fragment carries no messages block: the
+        # reason goes inside the fragment, with a 200 so that it is shown at all.
+        context = {**_dashboard_context(doctor), "refusal": refusal}
+        return render(request, "scheduling/dashboard.html#live", context)
+    if refusal:
+        messages.error(request, refusal)
+    return redirect("scheduling:dashboard")
+
+
+@login_required
+@require_POST
+def toggle_accepting(request: HttpRequest) -> HttpResponse:
+    doctor = get_own_doctor_profile(request.user)  # type: ignore[arg-type]
+    accepting = request.POST.get("accepting") == "1"
+    services.set_accepting_bookings(doctor=doctor, accepting=accepting)
+    messages.success(
+        request,
+        "You are taking bookings." if accepting else "New bookings are paused.",
+    )
+    return redirect("scheduling:dashboard")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def slots(request: HttpRequest) -> HttpResponse:
+    doctor = get_own_doctor_profile(request.user)  # type: ignore[arg-type]
+    form = SlotForm(_posted(request))
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                services.add_slot(doctor=doctor, **form.cleaned_data)
+            except services.SchedulingError as exc:
+                form.add_error(None, exc.text)
+            else:
+                messages.success(request, "The slot is added.")
+                return redirect("scheduling:slots")
+    now = timezone.now()
+    active = list(Slot.objects.active().filter(doctor=doctor).order_by("weekday", "start_time"))
+    in_use = set(
+        Appointment.objects.open()
+        .filter(doctor=doctor, ends_at__gt=now)
+        .values_list("slot_id", flat=True)
+    )
+    return render(
+        request,
+        "scheduling/slots.html",
+        {"doctor": doctor, "form": form, "slots": active, "in_use": in_use},
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def slot_deactivate(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    doctor = get_own_doctor_profile(request.user)  # type: ignore[arg-type]
+    slot = get_object_or_404(Slot, public_id=public_id, doctor=doctor)
+    try:
+        services.deactivate_slot(slot=slot)
+    except services.SchedulingError as exc:
+        messages.error(request, exc.text)
+    else:
+        messages.success(request, f"{slot} is removed from your weekly hours.")
+    return redirect("scheduling:slots")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def time_off(request: HttpRequest) -> HttpResponse:
+    doctor = get_own_doctor_profile(request.user)  # type: ignore[arg-type]
+    form = TimeOffForm(_posted(request))
+    status = 200
+    conflicts: list[Appointment] = []
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            d = form.cleaned_data
+            try:
+                services.add_time_off(
+                    doctor=doctor,
+                    start_date=d["start_date"],
+                    end_date=d["end_date"],
+                    reason=d["reason"],
+                    cancel_booked=d["cancel_booked"],
+                )
+            except services.SchedulingError as exc:
+                form.add_error(None, exc.text)
+                if exc.code == "has_bookings":
+                    status = 409
+                    conflicts = services.appointments_during(
+                        doctor, d["start_date"], d["end_date"], now=timezone.now()
+                    )
+            else:
+                messages.success(request, "Your time off is saved.")
+                return redirect("scheduling:time-off")
+    periods = TimeOff.objects.active().filter(doctor=doctor, end_date__gte=clock.today())
+    return render(
+        request,
+        "scheduling/time_off.html",
+        {"doctor": doctor, "form": form, "periods": periods, "conflicts": conflicts},
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def time_off_remove(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    doctor = get_own_doctor_profile(request.user)  # type: ignore[arg-type]
+    period = get_object_or_404(TimeOff, public_id=public_id, doctor=doctor, is_active=True)
+    services.remove_time_off(time_off=period)
+    messages.success(request, "The time off is removed; those days are open for booking again.")
+    return redirect("scheduling:time-off")
+
+
+@login_required
+@require_GET
+def patients(request: HttpRequest) -> HttpResponse:
+    doctor = get_own_doctor_profile(request.user)  # type: ignore[arg-type]
+    return render(
+        request,
+        "scheduling/patients.html",
+        {"doctor": doctor, "patients": list(services.patients_of(doctor)[:500])},
+    )
