@@ -170,7 +170,8 @@ CLINIC_NAME = env.str("CLINIC_NAME", default="Clinic")
 STATIC_URL = "static/"
 # Where collectstatic writes (the Dockerfile and the browser tests point it elsewhere).
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
-# Tests serve static files straight from the finders (a clean clone has no collectstatic).
+# Tests and DEBUG serve static files straight from the finders, as runserver would: a fresh
+# clone has no collected STATIC_ROOT, and one left over from an older collectstatic is stale.
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
 WHITENOISE_AUTOREFRESH = DEBUG or TESTING
 STATICFILES_DIRS = [
@@ -189,9 +190,6 @@ STORAGES = {
         )
     },
 }
-# Tests serve static files straight from the finders, as runserver would: a fresh clone has
-# no collected STATIC_ROOT, and one left over from an older collectstatic would be stale.
-WHITENOISE_USE_FINDERS = TESTING
 
 # --- E-mail (Django 6.1 mailers) ----------------------------------------------------------
 # Mail printed to the console is for development and the local demo; a production server

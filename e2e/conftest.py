@@ -50,7 +50,9 @@ CHROMIUM_ARGS = [
 ]
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
-GUNICORN_ARGS = ["--workers", "2", "--threads", "4", "--access-logfile", "-"]
+# As `make run`: one process with threads, whose in-memory cache is then the whole app's (with
+# several workers and no shared CACHE_URL, a worker may show a paused doctor for 10 s more).
+GUNICORN_ARGS = ["--workers", "1", "--threads", "8", "--access-logfile", "-"]
 SECRET_KEY = "e2e-" + "k" * 60
 
 # A second active patient, beside the demo's Paula, for the two-browser journey.
