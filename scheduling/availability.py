@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import random
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -178,6 +179,14 @@ def nearest_free(
 # --- The cached grid ----------------------------------------------------------------------
 
 
+def _lifetime() -> float:
+    """How long an entry is kept: AVAILABILITY_CACHE_SECONDS less up to a quarter, at random.
+    Entries cached together (the doctors' pages after a restart) would otherwise run out
+    together, and every worker would rebuild them all in one burst that the requests queued
+    behind it wait for: the doctor page's p99 under load."""
+    return settings.AVAILABILITY_CACHE_SECONDS * random.uniform(0.75, 1.0)  # noqa: S311
+
+
 def _version_key(doctor_id: int) -> str:
     return f"scheduling:grid-version:{doctor_id}"
 
@@ -238,7 +247,7 @@ def cached_card(
         "id": uuid.uuid4().hex,
     }
     if seconds > 0:
-        cache.set(key, card, timeout=seconds)
+        cache.set(key, card, timeout=_lifetime())
     return card, doctor
 
 
@@ -266,10 +275,10 @@ def cached_html(
         return entry
     html, first_free = render()
     now = now or timezone.now()
-    seconds = settings.AVAILABILITY_CACHE_SECONDS
+    seconds = _lifetime()
     if first_free is not None:
         turns_past = first_free - dt.timedelta(minutes=settings.BOOKING_MIN_NOTICE_MINUTES)
-        seconds = min(seconds, max(int((turns_past - now).total_seconds()), 1))
+        seconds = min(seconds, max((turns_past - now).total_seconds(), 1))
     entry = (html, time.time() + seconds)
     if key:
         cache.set(key, entry, timeout=seconds)

@@ -25,7 +25,7 @@ from django.test.utils import CaptureQueriesContext
 from pytest_django.fixtures import Settings
 
 from accounts.models import DoctorProfile, User
-from accounts.tests.factories import PatientFactory
+from accounts.tests.factories import DoctorFactory, PatientFactory
 from scheduling import availability, clock, services
 from scheduling.models import Slot
 from scheduling.tests.book_in_process import RESULT
@@ -280,3 +280,25 @@ def test_a_profile_edit_shows_when_the_cached_heading_runs_out(
     assert "Twenty years" not in page(Client(), dora)
     with time_machine.travel(NOW + dt.timedelta(seconds=11), tick=False):
         assert "Twenty years" in page(Client(), dora)
+
+
+def test_pages_cached_together_run_out_at_different_moments(
+    now: dt.datetime, settings: Settings
+) -> None:
+    """After a restart every doctor's page is cached within a second: if their entries ran out
+    together, each worker would rebuild them all in one burst (the p99 of `make bench`)."""
+    settings.AVAILABILITY_CACHE_SECONDS = 100
+    doctors = [DoctorFactory().doctor_profile for _ in range(20)]
+    for doctor in doctors:
+        page(Client(), doctor)
+
+    def still_cached() -> int:
+        return sum(cache.get(f"scheduling:doctor-card:{d.slug}") is not None for d in doctors)
+
+    assert still_cached() == 20
+    with time_machine.travel(NOW + dt.timedelta(seconds=74), tick=False):
+        assert still_cached() == 20  # no entry is kept less than three quarters of the period
+    with time_machine.travel(NOW + dt.timedelta(seconds=88), tick=False):
+        assert 0 < still_cached() < 20
+    with time_machine.travel(NOW + dt.timedelta(seconds=101), tick=False):
+        assert still_cached() == 0  # nor longer than the period
