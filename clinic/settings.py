@@ -300,7 +300,10 @@ SECURE_CSP = {
     "frame-ancestors": [CSP.NONE],
 }
 
-MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+# Django's default: flash messages ride in a signed cookie (the session only when they do not
+# fit), so a booking's "Your appointment is booked" costs no second transaction to save the
+# session.
+MESSAGE_STORAGE = "django.contrib.messages.storage.fallback.FallbackStorage"
 
 LOGGING = {
     "version": 1,

@@ -179,6 +179,8 @@ def _grid_variant(request: HttpRequest, slug: str) -> str:
 # each answer puts the visitor's own token in its place. The same in every process: a shared
 # cache hands one process's page to another.
 _CSRF_HOLE = "csrf-token-of-this-visitor-4f1c2b"
+# A visitor with one of these gets a page of their own (a session; flash messages waiting).
+_PERSONAL_COOKIES = (settings.SESSION_COOKIE_NAME, "messages")
 
 
 @require_GET
@@ -188,8 +190,8 @@ def doctor_detail(request: HttpRequest, slug: str) -> HttpResponse:
     key = availability.grid_key(card["pk"], _grid_variant(request, slug))
     context = {"title": card["title"], "card": card["html"]}
     render_grid = _grid_renderer(request, slug, doctor)
-    if key is None or settings.SESSION_COOKIE_NAME in request.COOKIES:
-        # Signed in (or with messages waiting in a session): the page is this visitor's.
+    if key is None or any(name in request.COOKIES for name in _PERSONAL_COOKIES):
+        # Signed in, or with messages waiting: the page is this visitor's.
         context["grid"] = availability.cached_html(key, render_grid)[0]
         return render(request, "scheduling/doctor_detail.html", context)
     # Every visitor without a session sees the same page but for the CSRF token: the whole

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.test import Client
@@ -258,6 +259,24 @@ def test_a_signed_in_visitor_gets_their_own_page_not_the_cached_one(
     assert "Alice" in mine
     assert "Log out" not in anonymous
     assert link(dora, NEXT_MONDAY, monday_9) in mine
+
+
+def test_a_visitor_with_a_message_waiting_gets_it_not_the_cached_page(
+    dora: DoctorProfile, monday_9: Slot
+) -> None:
+    """Flash messages ride in a cookie: a visitor without a session may still have one."""
+    page(Client(), dora)  # the page every visitor without a session shares, now cached
+    visitor = Client()
+    contact = {"name": "Hanna", "email": "hanna@example.com", "phone": "", "subject": "Parking"}
+    sent = visitor.post("/contact/", contact | {"message": "Is there parking at Riverside?"})
+    assert sent.status_code == 302
+    assert settings.SESSION_COOKIE_NAME not in visitor.cookies
+
+    shown = page(visitor, dora)
+
+    assert "your message has reached the clinic" in shown
+    assert "your message has reached the clinic" not in page(visitor, dora)  # shown once
+    assert "your message has reached the clinic" not in page(Client(), dora)
 
 
 def test_a_booking_takes_the_slot_off_the_cached_page(

@@ -247,3 +247,46 @@ def test_page_runs_the_same_queries_small_and_large(
     assert len(large_html) > len(small_html), "the large clinic shows no more: measure more"
     assert small == large, "\n".join(["small:", *small_sql, "large:", *large_sql])
     assert large == BUDGET[name], "\n".join(large_sql)
+
+
+# A signed-in patient's booking POST, each statement named (savepoints, which stand for the
+# transaction's BEGIN and COMMIT under the test's own transaction, are not counted).
+BOOKING_BUDGET = [
+    "session",
+    "user",
+    "the doctor (a 404 when not listed)",
+    "the slot (a 404 when not the doctor's)",
+    "the patient, locked",
+    "the doctor, locked",
+    "the slot again, under the lock",
+    "the same booking already made (a resubmitted form)",
+    "time off",
+    "the patient's overlapping appointments",
+    "INSERT the appointment",
+    "INSERT its audit entry",
+    "the appointment with its people, for the event",
+    "INSERT the event",
+    "the webhook endpoints",
+    "INSERT the deliveries",
+]
+
+
+def test_a_booking_runs_a_fixed_number_of_queries_in_one_transaction(
+    client: Client, now: dt.datetime, dora: DoctorProfile, monday_9: Slot, patient: User
+) -> None:
+    client.force_login(patient)
+    next_monday = (TODAY + dt.timedelta(days=7)).isoformat()
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(
+            f"/doctors/{dora.slug}/book/",
+            {"date": next_monday, "slot": str(monday_9.public_id), "reason": "Check-up"},
+        )
+
+    assert response.status_code == 302
+    statements = [q["sql"] for q in queries.captured_queries]
+    savepoints = [s for s in statements if re.match(r"(RELEASE )?SAVEPOINT", s)]
+    # One transaction: the booking's. The flash message rides in a cookie, so the session
+    # is not saved in a second one.
+    assert len(savepoints) == 2
+    assert len(statements) - len(savepoints) == len(BOOKING_BUDGET), "\n".join(statements)
