@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import caches
 from django.db.backends.base.operations import BaseDatabaseOperations
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
@@ -51,10 +51,11 @@ def _flush_past_the_audit_triggers() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> None:
-    """Rate-limit counters and cached doctor pages (in the cache) do not carry over from one
+    """Rate-limit counters and cached doctor pages (in the caches) do not carry over from one
     test to the next: rolled-back rows reuse their ids on SQLite, and a grid cached by an
     earlier test must not answer for a doctor of this one."""
-    cache.clear()
+    for each in caches.all():
+        each.clear()
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
-from django.core.cache import cache  # noqa: E402
+from django.core.cache import caches  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
@@ -215,7 +215,8 @@ def writes(out: Path, kind: str, clients: int, per_client: int, patients_each: i
 
 def _count(client: Client, path: str, *, cold: bool, **headers: str) -> int:
     if cold:
-        cache.clear()
+        for each in caches.all():
+            each.clear()
     with CaptureQueriesContext(connection) as queries:
         response = client.get(path, headers=headers)
     assert response.status_code == 200, (path, response.status_code)

@@ -121,7 +121,18 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache --------------------------------------------------------------------------------
-CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://clinic")}
+CACHES = {
+    "default": env.cache_url("CACHE_URL", default="locmemcache://clinic"),
+    # Rendered doctor pages, in each process's memory: they are found under a version of the
+    # doctor's calendar kept in "default" (scheduling.availability), so a shared default has
+    # every process drop its copy at once, while reading a page costs no network round trip.
+    # About 20 KB an entry.
+    "pages": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "doctor-pages",
+        "OPTIONS": {"MAX_ENTRIES": 1000},
+    },
+}
 
 # --- Auth ---------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -238,6 +249,10 @@ AVAILABILITY_CACHE_SECONDS = env.int(
     if any(k in CACHES["default"]["BACKEND"].lower() for k in _PROCESS_LOCAL_CACHES)
     else 60,
 )
+
+# How often a process asks the shared cache whether a doctor's calendar changed in another
+# process (scheduling.availability); 0 asks on every doctor page.
+AVAILABILITY_RECHECK_SECONDS = env.float("AVAILABILITY_RECHECK_SECONDS", default=1.0)
 
 # --- Notifications ------------------------------------------------------------------------
 N8N_WEBHOOK_URL = env.str("N8N_WEBHOOK_URL", default="")

@@ -16,7 +16,6 @@ from uuid import UUID
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
@@ -176,8 +175,7 @@ def _grid_variant(request: HttpRequest, slug: str) -> str:
 
 
 # Stands for the visitor's CSRF token in a doctor page cached for visitors without a session;
-# each answer puts the visitor's own token in its place. The same in every process: a shared
-# cache hands one process's page to another.
+# each answer puts the visitor's own token in its place.
 _CSRF_HOLE = "csrf-token-of-this-visitor-4f1c2b"
 # A visitor with one of these gets a page of their own (a session; flash messages waiting).
 _PERSONAL_COOKIES = (settings.SESSION_COOKIE_NAME, "messages")
@@ -197,12 +195,12 @@ def doctor_detail(request: HttpRequest, slug: str) -> HttpResponse:
     # Every visitor without a session sees the same page but for the CSRF token: the whole
     # page is cached under the heading's and the grid's own keys, so it goes with them.
     page_key = f"scheduling:doctor-page:{card['id']}:{key}"
-    html = cache.get(page_key)
+    html = availability.pages().get(page_key)
     if html is None:
         context["grid"], runs_out = availability.cached_html(key, render_grid)
         context["csrf_token"] = _CSRF_HOLE
         html = render_to_string("scheduling/doctor_detail.html", context, request)
-        cache.set(page_key, html, timeout=max(int(runs_out - time.time()), 1))
+        availability.pages().set(page_key, html, timeout=max(runs_out - time.time(), 1))
     return HttpResponse(html.replace(_CSRF_HOLE, get_token(request)))
 
 

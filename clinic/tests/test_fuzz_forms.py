@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from urllib.parse import quote, urlencode
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import caches
 from django.db import transaction
 from django.test import Client
 from hypothesis import event, given
@@ -88,7 +88,8 @@ def fields(**strategies: st.SearchStrategy[str]) -> st.SearchStrategy[dict[str, 
 @contextmanager
 def example() -> Iterator[None]:
     """One example: its own savepoint (rolled back) and fresh rate-limit counters."""
-    cache.clear()
+    for each in caches.all():
+        each.clear()
     with transaction.atomic():
         yield
         transaction.set_rollback(True)

@@ -16,7 +16,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import caches
 from django.db import transaction
 from django.db.models import Count
 from django.test import Client
@@ -47,7 +47,8 @@ class Calendar(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        cache.clear()
+        for each in caches.all():
+            each.clear()
         self.atomic = transaction.atomic()
         self.atomic.__enter__()
         self.patients = [PatientFactory() for _ in range(3)]

@@ -23,6 +23,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from pytest_django.fixtures import Settings
 
 from accounts.models import DoctorProfile, User
@@ -154,7 +155,30 @@ def test_a_lost_version_key_makes_a_new_version(dora: DoctorProfile) -> None:
     first = availability.grid_version(dora.pk)
     cache.delete(f"scheduling:grid-version:{dora.pk}")
 
-    assert availability.grid_version(dora.pk) not in ("", first)
+    with time_machine.travel(NOW + dt.timedelta(seconds=1.5), tick=False):
+        assert availability.grid_version(dora.pk) not in ("", first)
+
+
+def test_a_process_sees_another_ones_change_within_the_recheck_period(
+    dora: DoctorProfile, settings: Settings
+) -> None:
+    settings.AVAILABILITY_RECHECK_SECONDS = 1
+    mine = availability.grid_version(dora.pk)
+    # What `changed` in another process does to the shared cache.
+    cache.set(f"scheduling:grid-version:{dora.pk}", "from-another-process", timeout=None)
+
+    assert availability.grid_version(dora.pk) == mine  # kept in this process's memory
+    with time_machine.travel(NOW + dt.timedelta(seconds=1.5), tick=False):
+        assert availability.grid_version(dora.pk) == "from-another-process"
+
+
+def test_a_change_in_this_process_shows_at_once(dora: DoctorProfile, settings: Settings) -> None:
+    settings.AVAILABILITY_RECHECK_SECONDS = 60
+    mine = availability.grid_version(dora.pk)
+
+    availability.changed(dora.pk)
+
+    assert availability.grid_version(dora.pk) != mine
 
 
 def test_a_free_time_turns_past_in_the_cached_grid_when_its_notice_runs_out(
@@ -181,11 +205,11 @@ def test_no_cache_when_switched_off(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_booking_in_another_process_shows_at_once_with_a_shared_cache(
+def test_a_booking_in_another_process_shows_with_a_shared_cache(
     client: Client, doctor: User, settings: Settings, tmp_path: Path
 ) -> None:
     """Two processes share a file-based cache (as web processes share Redis): the other
-    process books, and this one's very next render has the slot taken."""
+    process books, and this one's render after the recheck period has the slot taken."""
     from scheduling.tests.test_concurrent_booking import child_env
 
     location = str(tmp_path)
@@ -193,7 +217,8 @@ def test_a_booking_in_another_process_shows_at_once_with_a_shared_cache(
         "default": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
             "LOCATION": location,
-        }
+        },
+        "pages": settings.CACHES["pages"],
     }
     settings.AVAILABILITY_CACHE_SECONDS = 3600
     dora = doctor.doctor_profile
@@ -217,7 +242,9 @@ def test_a_booking_in_another_process_shows_at_once_with_a_shared_cache(
     )
     assert f'{RESULT} {{"outcome": "booked"' in child.stdout, child.stdout + child.stderr
 
-    assert link(dora, soon, slot) not in grid(client, dora)
+    later = timezone.now() + dt.timedelta(seconds=settings.AVAILABILITY_RECHECK_SECONDS + 0.5)
+    with time_machine.travel(later, tick=False):
+        assert link(dora, soon, slot) not in grid(client, dora)
 
 
 def page(client: Client, doctor: DoctorProfile) -> str:
@@ -312,7 +339,8 @@ def test_pages_cached_together_run_out_at_different_moments(
         page(Client(), doctor)
 
     def still_cached() -> int:
-        return sum(cache.get(f"scheduling:doctor-card:{d.slug}") is not None for d in doctors)
+        cards = availability.pages()
+        return sum(cards.get(f"scheduling:doctor-card:{d.slug}") is not None for d in doctors)
 
     assert still_cached() == 20
     with time_machine.travel(NOW + dt.timedelta(seconds=74), tick=False):
