@@ -24,6 +24,7 @@ bench/results/ (Markdown and JSON).
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import datetime as dt
 import hashlib
@@ -72,9 +73,11 @@ def run(cmd: list[str], **kwargs: Any) -> subprocess.CompletedProcess:
 # --- Tools --------------------------------------------------------------------------------
 
 
-def ensure_tools(dbs: list[str]) -> None:
-    """wrk and pgbench from Debian's packages, installed when missing."""
+def ensure_tools(dbs: list[str], cache: str) -> None:
+    """wrk, pgbench and redis-server from Debian's packages, installed when missing."""
     wanted = {"wrk": "wrk"}
+    if cache == "redis":
+        wanted["redis-server"] = "redis-server"
     if "postgresql" in dbs:
         wanted["pgbench"] = "postgresql-contrib"
     missing = [pkg for tool, pkg in wanted.items() if shutil.which(tool) is None]
@@ -272,6 +275,55 @@ def stop_group(proc: subprocess.Popen) -> None:
             proc.wait()
 
 
+class Redis:
+    """A private redis-server on a free loopback port, in memory only, for the run's caches:
+    the shared CACHE_URL that several gunicorn workers want (README, Configuration). Each
+    server gets a database of its own, emptied first: two datasets side by side have doctors
+    with the same ids."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            [
+                *("redis-server", "--bind", "127.0.0.1", "--port", str(self.port)),
+                *("--save", "", "--appendonly", "no", "--databases", "64"),
+            ],
+            stdout=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        self.next_db = 0
+        deadline = time.monotonic() + 10
+        while not self._answers():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                sys.exit("redis-server did not start")
+            time.sleep(0.1)
+
+    def _answers(self) -> bool:
+        with (
+            contextlib.suppress(OSError),
+            socket.create_connection(("127.0.0.1", self.port), 1) as s,
+        ):
+            s.sendall(b"PING\r\n")
+            return s.recv(16).startswith(b"+PONG")
+        return False
+
+    def new_url(self) -> str:
+        db, self.next_db = self.next_db, (self.next_db + 1) % 64
+        with socket.create_connection(("127.0.0.1", self.port), 5) as s:
+            s.sendall(f"SELECT {db}\r\nFLUSHDB\r\n".encode())
+            reply = b""
+            while reply.count(b"\r\n") < 2:
+                reply += s.recv(64)
+        return f"redis://127.0.0.1:{self.port}/{db}"
+
+    def stop(self) -> None:
+        stop_group(self.proc)
+
+
+REDIS: Redis | None = None
+
+
 class Gunicorn:
     def __init__(
         self, url: str, workers: int, logfile: Path, env: dict[str, str] | None = None
@@ -295,7 +347,11 @@ class Gunicorn:
                 "60",
             ],
             cwd=ROOT,
-            env={**base_env(url), **(env or {})},
+            env={
+                **base_env(url),
+                **({"CACHE_URL": REDIS.new_url()} if REDIS else {}),
+                **(env or {}),
+            },
             stdout=self.log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: stopped as one below
@@ -580,7 +636,14 @@ def report(data: dict[str, Any]) -> str:
         + "; ".join(f"{k} {v}" for k, v in m["versions"].items()),
         "",
         f"wrk, {CONNECTIONS} connections, {data['seconds']} s a run; gunicorn sync workers on "
-        "127.0.0.1. Total time of this run: "
+        "127.0.0.1, "
+        + (
+            "CACHE_URL a private redis-server (shared by the workers; doctor pages in each "
+            "worker's memory)"
+            if data.get("cache") == "redis"
+            else "no CACHE_URL (each worker's own memory)"
+        )
+        + ". Total time of this run: "
         f"{data['total_seconds'] / 60:.1f} min (datasets built: "
         + (", ".join(f"{k} in {v:.0f} s" for k, v in data["built"].items()) or "from the cache")
         + ").",
@@ -832,14 +895,26 @@ def main() -> None:
     parser.add_argument("--workers", default="2,4")
     parser.add_argument("--sizes", default="10k,1M")
     parser.add_argument("--fresh", action="store_true", help="rebuild the cached datasets")
+    parser.add_argument(
+        "--cache",
+        choices=("redis", "local"),
+        default="redis",
+        help="CACHE_URL of the servers: a private redis-server (the setting for several "
+        "workers) or each process's own memory (the default without CACHE_URL)",
+    )
     args = parser.parse_args()
     dbs = args.db.split(",")
     workers = [int(w) for w in args.workers.split(",")]
     sizes = args.sizes.split(",")
 
-    ensure_tools(dbs)
+    ensure_tools(dbs, args.cache)
     VAR.mkdir(parents=True, exist_ok=True)
+    global REDIS
+    if args.cache == "redis":
+        REDIS = Redis()
+        atexit.register(REDIS.stop)
     data: dict[str, Any] = {
+        "cache": args.cache,
         "machine": machine(),
         "seconds": args.seconds,
         "runs": [],
