@@ -43,6 +43,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import redis
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 VAR = ROOT / "var" / "bench"
@@ -299,22 +301,18 @@ class Redis:
                 sys.exit("redis-server did not start")
             time.sleep(0.1)
 
+    def _client(self, db: int = 0) -> redis.Redis:
+        return redis.Redis(host="127.0.0.1", port=self.port, db=db, socket_timeout=5)
+
     def _answers(self) -> bool:
-        with (
-            contextlib.suppress(OSError),
-            socket.create_connection(("127.0.0.1", self.port), 1) as s,
-        ):
-            s.sendall(b"PING\r\n")
-            return s.recv(16).startswith(b"+PONG")
-        return False
+        try:
+            return bool(self._client().ping())
+        except redis.ConnectionError:
+            return False
 
     def new_url(self) -> str:
         db, self.next_db = self.next_db, (self.next_db + 1) % 64
-        with socket.create_connection(("127.0.0.1", self.port), 5) as s:
-            s.sendall(f"SELECT {db}\r\nFLUSHDB\r\n".encode())
-            reply = b""
-            while reply.count(b"\r\n") < 2:
-                reply += s.recv(64)
+        self._client(db).flushdb()
         return f"redis://127.0.0.1:{self.port}/{db}"
 
     def stop(self) -> None:

@@ -16,6 +16,7 @@ from uuid import UUID
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
@@ -178,7 +179,7 @@ def _grid_variant(request: HttpRequest, slug: str) -> str:
 # each answer puts the visitor's own token in its place.
 _CSRF_HOLE = "csrf-token-of-this-visitor-4f1c2b"
 # A visitor with one of these gets a page of their own (a session; flash messages waiting).
-_PERSONAL_COOKIES = (settings.SESSION_COOKIE_NAME, "messages")
+_PERSONAL_COOKIES = (settings.SESSION_COOKIE_NAME, CookieStorage.cookie_name)
 
 
 @require_GET

@@ -151,7 +151,8 @@ def test_a_grid_read_between_the_booking_and_its_commit_is_not_served_after_the_
     assert cached("fresh") == "fresh"
 
 
-def test_a_lost_version_key_makes_a_new_version(dora: DoctorProfile) -> None:
+def test_a_lost_version_key_makes_a_new_version(dora: DoctorProfile, settings: Settings) -> None:
+    settings.AVAILABILITY_RECHECK_SECONDS = 1
     first = availability.grid_version(dora.pk)
     cache.delete(f"scheduling:grid-version:{dora.pk}")
 
