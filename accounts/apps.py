@@ -8,6 +8,9 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts import services
+        from accounts.models import UserManager
+
+        UserManager.make_admin = services.create_admin
 
         # Permissions only exist once migrate has created them, app by app; the admins' group
         # is brought up to date after each.

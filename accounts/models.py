@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from typing import Any, ClassVar, NoReturn
+from collections.abc import Callable
+from typing import ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
@@ -12,34 +13,10 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts import normalise
+from common.kept import KeptForever, KeptQuerySet
 
 # The clinic's admins hold one of these seats; the database allows no third.
 ADMIN_SEATS = (1, 2)
-
-
-class NeverDeleted(Exception):
-    """Users, doctor profiles, appointments, slots and time off are kept for the record:
-    deactivate, cancel or retire them instead."""
-
-    def __init__(self, model: type[models.Model]) -> None:
-        super().__init__(
-            f"{model._meta.verbose_name_plural.capitalize()} are never deleted: deactivate, "
-            "cancel or retire instead."
-        )
-
-
-class KeptQuerySet(models.QuerySet):
-    """A queryset whose rows are never hard-deleted."""
-
-    def delete(self) -> NoReturn:
-        raise NeverDeleted(self.model)
-
-
-class KeptForever:
-    """Model mixin: `obj.delete()` refuses, as the queryset's delete() does."""
-
-    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
-        raise NeverDeleted(type(self))  # type: ignore[arg-type]
 
 
 class UserQuerySet(KeptQuerySet):
@@ -70,12 +47,18 @@ class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
         user.save(using=self._db)
         return user
 
+    # Set by AccountsConfig.ready to accounts.services.create_admin: an admin takes a seat, a
+    # group and a profile, which are the service's business. The model does not import the
+    # services (they import it).
+    make_admin: ClassVar[Callable[..., User] | None] = None
+
     def create_superuser(
         self, national_id: str, password: str | None = None, **fields: object
     ) -> User:
-        from accounts import services
-
-        return services.create_admin(
+        """Django's createsuperuser lands here: one of the two admin seats."""
+        if UserManager.make_admin is None:
+            raise RuntimeError("The accounts app is not ready: admins are made by its services.")
+        return UserManager.make_admin(
             national_id=national_id,
             password=password,
             email=str(fields.get("email", "")),
@@ -206,6 +189,14 @@ class PatientProfile(models.Model):
         return f"Patient {self.user.full_name}"
 
 
+class DoctorProfileQuerySet(KeptQuerySet):
+    def listed(self) -> DoctorProfileQuerySet:
+        """Doctors a patient can find: active accounts with a specialty and a branch."""
+        return self.filter(
+            user__is_active=True, specialty__isnull=False, branch__isnull=False
+        ).select_related("user", "specialty", "branch")
+
+
 class DoctorProfile(KeptForever, models.Model):
     user = models.OneToOneField(User, on_delete=models.PROTECT, related_name="doctor_profile")
     slug = models.SlugField(max_length=80, unique=True)
@@ -227,7 +218,7 @@ class DoctorProfile(KeptForever, models.Model):
     accepting_bookings = models.BooleanField(default=True)
     email_on_new_booking = models.BooleanField("e-mail me about new bookings", default=False)
 
-    objects = KeptQuerySet.as_manager()
+    objects = DoctorProfileQuerySet.as_manager()
 
     class Meta:
         ordering = ["user__full_name"]

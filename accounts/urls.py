@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from accounts import views
-from clinic.ratelimit import limit
+from common.ratelimit import limit
 
 # Logins are also locked per national ID and address after 5 failures (django-axes); the rate
 # limit stops one address from trying many national IDs.

@@ -20,7 +20,7 @@ from accounts.forms import (
     ProfileForm,
 )
 from accounts.models import CalendarFeed, PatientProfile, User
-from clinic.ratelimit import limit
+from common.ratelimit import limit
 
 # The new feed URL waits here between the POST that made it and the page that shows it once.
 _NEW_FEED_TOKEN = "accounts.new_calendar_token"  # noqa: S105 (a session key)

@@ -1,11 +1,11 @@
 from django.urls import URLPattern, URLResolver, path
 
 from api.api import api
-from clinic.ratelimit import limit
+from common.ratelimit import limit
 
 
 def _rate_limited(patterns: list[URLPattern | URLResolver]) -> list[URLPattern | URLResolver]:
-    """Every API operation under the "write" rate limit of the pages (clinic.ratelimit):
+    """Every API operation under the "write" rate limit of the pages (common.ratelimit):
     it counts only unsafe methods (POST, PUT...), so reading is never limited. A refusal is
     a 429 with Retry-After, turned into JSON by api.middleware."""
     return [

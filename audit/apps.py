@@ -14,7 +14,7 @@ class AuditConfig(AppConfig):
         # Nothing of ours imports this app: it listens. Model changes arrive through Django's
         # model signals (whatever path saved them: a service, Django admin, a form, a
         # command), logins through the auth signals, lockouts through django-axes' signal,
-        # rate-limit refusals through clinic.ratelimit's hook.
+        # rate-limit refusals through common.ratelimit's hook.
         from audit import recorder
 
         recorder.connect()

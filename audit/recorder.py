@@ -26,8 +26,8 @@ from accounts import normalise
 from audit import context
 from audit.models import AuditEntry
 from audit.tracked import TRACKED, Tracked, object_type
-from clinic import ratelimit
-from clinic.client import client_ip, user_agent
+from common import ratelimit
+from common.client import client_ip, user_agent
 
 HIDDEN = "(hidden)"
 CHANGED = "(changed)"

@@ -33,7 +33,6 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from accounts.models import DoctorProfile, PatientProfile, User  # noqa: E402
-from directory.views import listed_doctors  # noqa: E402
 from scheduling import availability, clock  # noqa: E402
 from scheduling.models import Appointment, Slot, TimeOff  # noqa: E402
 
@@ -48,7 +47,9 @@ def typical_doctors() -> list[DoctorProfile]:
     away = set(TimeOff.objects.values_list("doctor_id", flat=True))
     with_slots = set(Slot.objects.active().values_list("doctor_id", flat=True).distinct())
     doctors = [
-        d for d in listed_doctors().order_by("pk") if d.pk in with_slots and d.pk not in away
+        d
+        for d in DoctorProfile.objects.listed().order_by("pk")
+        if d.pk in with_slots and d.pk not in away
     ]
     return doctors[:READ_DOCTORS]
 
@@ -107,7 +108,7 @@ def free_openings(rng: random.Random) -> list[tuple[str, str, dt.date, dt.time]]
     the day before the horizon, shuffled."""
     today = clock.today()
     first, last = today + dt.timedelta(days=2), availability.horizon_end(today) - dt.timedelta(1)
-    doctors = {d.pk: d.slug for d in listed_doctors().filter(accepting_bookings=True)}
+    doctors = {d.pk: d.slug for d in DoctorProfile.objects.listed().filter(accepting_bookings=True)}
     off: dict[int, list[tuple[dt.date, dt.date]]] = {}
     for doctor_id, a, b in TimeOff.objects.active().values_list(
         "doctor_id", "start_date", "end_date"

@@ -1,6 +1,6 @@
 """The login lockout's pieces (django-axes) and the idle timeout of staff sessions.
 
-Who the client is: `clinic.client`; the rate limits: `clinic.ratelimit`.
+Who the client is: `common.client`; the rate limits: `common.ratelimit`.
 """
 
 from __future__ import annotations

@@ -331,7 +331,7 @@ LOGGING = {
 
 # --- Security and audit -------------------------------------------------------------------
 # The audit trail (audit/), the login lockout (django-axes), the rate limits
-# (clinic/ratelimit.py) and session lifetimes. README "Security" tells the whole story.
+# (common/ratelimit.py) and session lifetimes. README "Security" tells the whole story.
 INSTALLED_APPS += ["axes", "audit"]
 _auth_middleware = MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware")
 MIDDLEWARE[_auth_middleware + 1 : _auth_middleware + 1] = [
@@ -359,7 +359,7 @@ AXES_COOLOFF_TIME = 0.25  # hours: 15 minutes
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_USERNAME_CALLABLE = "clinic.security.lockout_username"
-AXES_CLIENT_IP_CALLABLE = "clinic.client.client_ip"
+AXES_CLIENT_IP_CALLABLE = "common.client.client_ip"
 AXES_LOCKOUT_CALLABLE = "clinic.security.lockout_response"
 AXES_RESET_ON_SUCCESS = True
 # A try during the lockout does not restart its 15 minutes.
@@ -371,7 +371,7 @@ AXES_ENABLE_ADMIN = False
 AXES_VERBOSE = False
 LOGGING["loggers"]["axes"] = {"level": "WARNING"}  # lockouts, not every login
 
-# Rate limits on the endpoints that write (clinic.ratelimit.limit): scope -> (requests,
+# Rate limits on the endpoints that write (common.ratelimit.limit): scope -> (requests,
 # seconds), per client address. RATELIMIT_ENABLED=False turns them off (load tests only).
 RATELIMIT_ENABLED = env.bool("RATELIMIT_ENABLED", default=True)
 RATELIMITS = {"write": (100, 15 * 60)}

@@ -10,7 +10,7 @@ from django.views.decorators.csrf import requires_csrf_token
 from django.views.decorators.http import require_GET, require_http_methods
 
 from clinic.forms import ContactForm
-from clinic.ratelimit import limit
+from common.ratelimit import limit
 from directory.models import Branch, Specialty
 
 

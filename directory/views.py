@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.core.paginator import Paginator
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -12,13 +12,6 @@ from directory.models import Branch, Specialty
 PAGE_SIZE = 24
 
 
-def listed_doctors() -> QuerySet[DoctorProfile]:
-    """Doctors a patient can find: active accounts with a specialty and a branch."""
-    return DoctorProfile.objects.filter(
-        user__is_active=True, specialty__isnull=False, branch__isnull=False
-    ).select_related("user", "specialty", "branch")
-
-
 @require_GET
 def doctor_list(request: HttpRequest) -> HttpResponse:
     specialties = list(Specialty.objects.all())
@@ -27,7 +20,7 @@ def doctor_list(request: HttpRequest) -> HttpResponse:
     branch = next((b for b in branches if b.slug == request.GET.get("branch")), None)
     q = request.GET.get("q", "").strip()[:100]
 
-    doctors = listed_doctors()
+    doctors = DoctorProfile.objects.listed()
     if specialty:
         doctors = doctors.filter(specialty=specialty)
     if branch:

@@ -8,7 +8,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import DoctorProfile, KeptForever, KeptQuerySet
+from accounts.models import DoctorProfile
+from common.kept import KeptForever, KeptQuerySet
 
 
 class Weekday(models.IntegerChoices):
@@ -125,6 +126,7 @@ class AppointmentQuerySet(KeptQuerySet):
         return self.filter(status__in=Appointment.OPEN_STATUSES)
 
     def upcoming(self, now: dt.datetime | None = None) -> AppointmentQuerySet:
+        """Open and not over. These keep their slot in use: it cannot be retired."""
         return self.open().filter(ends_at__gt=now or timezone.now())
 
     def past(self, now: dt.datetime | None = None) -> AppointmentQuerySet:
@@ -230,3 +232,20 @@ class Appointment(KeptForever, models.Model):
 
     def has_started(self, now: dt.datetime | None = None) -> bool:
         return (now or timezone.now()) >= self.starts_at
+
+    def change_refusal(self, now: dt.datetime) -> str | None:
+        """Why the appointment can no longer be cancelled or moved (a SchedulingError code),
+        or None while it can: scheduled, and not started."""
+        if self.status != self.Status.SCHEDULED:
+            return "not_scheduled"
+        if self.has_started(now):
+            return "started"
+        return None
+
+    def can_change(self, now: dt.datetime) -> bool:
+        """Can still be cancelled or moved (by its patient, its doctor or an admin)."""
+        return self.change_refusal(now) is None
+
+    def cancel_needs_reason(self, by: models.Model) -> bool:
+        """Anyone but the patient who cancels tells the patient why."""
+        return by.pk != self.patient_id

@@ -1,4 +1,4 @@
-"""The pages' protections reach the API: the write rate limit (clinic.ratelimit) and the
+"""The pages' protections reach the API: the write rate limit (common.ratelimit) and the
 login lockout (django-axes), answered as JSON."""
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ import pytest
 from django.contrib import admin
 from django.test import Client, RequestFactory
 
-from accounts.models import NeverDeleted, User
+from accounts.models import User
+from common.kept import NeverDeleted
 from scheduling.tests.factories import AppointmentFactory, TimeOffFactory
 
 pytestmark = pytest.mark.django_db

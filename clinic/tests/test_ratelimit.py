@@ -16,7 +16,7 @@ from django.urls import resolve
 from pytest_django.fixtures import Settings
 
 from accounts.models import User
-from clinic import ratelimit
+from common import ratelimit
 
 pytestmark = pytest.mark.django_db
 

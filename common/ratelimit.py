@@ -1,7 +1,7 @@
 """Rate limits on the endpoints that write: by default 100 requests per 15 minutes per client
 address, shared by every endpoint of the scope.
 
-    from clinic.ratelimit import limit
+    from common.ratelimit import limit
 
     @limit("write")
     def register(request): ...
@@ -19,7 +19,7 @@ every limit off (load tests).
 Fixed windows (15:00-15:15, 15:15-15:30, ...): simple and cheap; a client can at most double
 its rate across a window's edge, which still stops scripted abuse.
 
-Imports nothing of ours but `clinic.client`: any app may use it.
+Imports nothing of ours but `common.client`: any app may use it.
 """
 
 from __future__ import annotations
@@ -35,12 +35,12 @@ from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from clinic.client import client_ip
+from common.client import client_ip
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 # Called once per client, scope and window, at its first refused request (the audit trail
-# listens; clinic imports nothing of it). Arguments: the request, the scope.
+# listens; common imports nothing of it). Arguments: the request, the scope.
 on_refused: list[Callable[[HttpRequest, str], None]] = []
 
 
