@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Case, QuerySet, Value, When
 from django.http import HttpRequest
 
-from accounts import services
+from accounts import normalise, services
 from accounts.forms import NationalIdField, PhoneField
 from accounts.models import AdminProfile, DoctorProfile, PatientProfile, User
 
@@ -51,11 +51,11 @@ class UserCreationForm(forms.ModelForm):
         data = super().clean()
         for field, message in services.duplicate_errors(
             national_id=data.get("national_id", ""),
-            email=(data.get("email") or "").lower(),
+            email=normalise.email(data.get("email") or ""),
             phone=data.get("phone", ""),
         ).items():
             self.add_error(field, message)
-        if data.get("role") == User.Role.ADMIN and User.objects.admins().count() >= 2:
+        if data.get("role") == User.Role.ADMIN and not services.admin_seat_free():
             self.add_error("role", services.ADMIN_CAP_MESSAGE)
         return data
 
@@ -79,16 +79,16 @@ class UserChangeForm(forms.ModelForm):
         data = super().clean()
         for field, message in services.duplicate_errors(
             national_id="",
-            email=(data.get("email") or "").lower(),
+            email=normalise.email(data.get("email") or ""),
             phone=data.get("phone", ""),
             exclude=self.instance,
         ).items():
             self.add_error(field, message)
-        role = data.get("role")
-        if role == User.Role.ADMIN and self.instance.role != User.Role.ADMIN:
-            seats = User.objects.admins().exclude(pk=self.instance.pk).count()
-            if seats >= 2:
-                self.add_error("role", services.ADMIN_CAP_MESSAGE)
+        becomes_admin = (
+            data.get("role") == User.Role.ADMIN and self.instance.role != User.Role.ADMIN
+        )
+        if becomes_admin and not services.admin_seat_free(exclude=self.instance):
+            self.add_error("role", services.ADMIN_CAP_MESSAGE)
         return data
 
     def validate_unique(self) -> None:

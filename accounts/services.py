@@ -144,15 +144,25 @@ def apply_as_doctor(
     return user
 
 
-def _free_admin_seat(exclude: User | None = None) -> int:
+def _free_seats(exclude: User | None = None) -> list[int]:
     taken = User.objects.filter(admin_seat__isnull=False)
     if exclude is not None:
         taken = taken.exclude(pk=exclude.pk)
     seats = set(taken.values_list("admin_seat", flat=True))
-    for seat in ADMIN_SEATS:
-        if seat not in seats:
-            return seat
-    raise AdminCapReached
+    return [seat for seat in ADMIN_SEATS if seat not in seats]
+
+
+def admin_seat_free(*, exclude: User | None = None) -> bool:
+    """Whether one more admin fits (the user `exclude` given back their seat): the forms'
+    friendly check. The seat constraint in the database is the guarantee."""
+    return bool(_free_seats(exclude))
+
+
+def _free_admin_seat(exclude: User | None = None) -> int:
+    free = _free_seats(exclude)
+    if not free:
+        raise AdminCapReached
+    return free[0]
 
 
 def _save_with_seat(user: User) -> None:

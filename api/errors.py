@@ -17,7 +17,8 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
 
-from scheduling import services as scheduling
+from api.schemas import opening_out
+from scheduling.errors import SchedulingError, SlotTaken
 
 logger = logging.getLogger(__name__)
 
@@ -36,34 +37,6 @@ STATUS_CODES = {
     429: "rate_limited",
     500: "server_error",
     503: "unavailable",
-}
-
-# The status of each SchedulingError code. 409: the request was fine but the state of the
-# calendar or of the appointment says no (retrying later, or elsewhere, may work);
-# 422: the request itself names something that cannot be booked.
-SCHEDULING_STATUS = {
-    "slot_taken": 409,
-    "doctor_inactive": 409,
-    "not_accepting": 409,
-    "time_off": 409,
-    "patient_overlap": 409,
-    "not_scheduled": 409,
-    "started": 409,
-    "bad_transition": 409,
-    "not_started": 409,
-    "not_today": 409,
-    "slot_in_use": 409,
-    "has_bookings": 409,
-    "bad_slot": 422,
-    "wrong_weekday": 422,
-    "no_such_time": 422,
-    "past": 422,
-    "too_soon": 422,
-    "beyond_horizon": 422,
-    "same_time": 422,
-    "reason": 422,
-    "patient": 403,
-    "forbidden": 403,
 }
 
 
@@ -115,15 +88,12 @@ def install(api: NinjaAPI) -> None:
         detail = f"{where}: {first['msg']}" if where else first["msg"]
         return respond(request, 422, body(422, detail, "validation_error", errors=errors))
 
-    def on_scheduling(request: HttpRequest, exc: scheduling.SchedulingError) -> HttpResponse:
-        code = str(exc.code or "refused")
-        status = SCHEDULING_STATUS.get(code, 400)
+    def on_scheduling(request: HttpRequest, exc: SchedulingError) -> HttpResponse:
+        # The status comes from scheduling.errors.HTTP_STATUS, the table the pages use too.
         extra: dict[str, Any] = {}
-        if isinstance(exc, scheduling.SlotTaken):
-            from api.schemas import opening_out
-
+        if isinstance(exc, SlotTaken):
             extra["alternatives"] = [opening_out(o) for o in exc.alternatives]
-        return respond(request, status, body(status, exc.text, code, **extra))
+        return respond(request, exc.status, body(exc.status, exc.text, exc.code, **extra))
 
     def on_django_validation(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
         return respond(request, 400, body(400, " ".join(exc.messages), "invalid"))
@@ -151,9 +121,6 @@ def install(api: NinjaAPI) -> None:
         return respond(request, 404, body(404, "Not found."))
 
     def on_permission_denied(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
-        # django-ratelimit's Ratelimited is a PermissionDenied; a rate limit is a 429.
-        if type(exc).__name__ == "Ratelimited":
-            return respond(request, 429, body(429, "Too many requests; try again later."))
         return respond(request, 403, body(403, str(exc) or "You may not do this."))
 
     def on_crash(request: HttpRequest, exc: Exception) -> HttpResponse:
@@ -162,7 +129,7 @@ def install(api: NinjaAPI) -> None:
 
     api.add_exception_handler(ApiError, on_api_error)
     api.add_exception_handler(NinjaValidationError, on_validation)
-    api.add_exception_handler(scheduling.SchedulingError, on_scheduling)
+    api.add_exception_handler(SchedulingError, on_scheduling)
     api.add_exception_handler(DjangoValidationError, on_django_validation)
     api.add_exception_handler(AuthenticationError, on_authentication)
     api.add_exception_handler(Throttled, on_throttled)

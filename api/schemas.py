@@ -253,7 +253,7 @@ def appointment_out(appt: Appointment, *, now: dt.datetime) -> dict[str, Any]:
             "phone": patient.phone,
         },
         "reason": appt.reason,
-        "can_change": appt.status == Appointment.Status.SCHEDULED and not appt.has_started(now),
+        "can_change": appt.can_change(now),
         "created_at": local(appt.created_at),
         "rescheduled_at": local(appt.rescheduled_at),
         "checked_in_at": local(appt.checked_in_at),

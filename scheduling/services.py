@@ -9,42 +9,20 @@ them re-checks a rule. Each write runs in one transaction and announces itself t
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 
 from accounts.models import DoctorProfile, User
-from scheduling import availability, clock, events
+from scheduling import availability, clock, events, selectors
+from scheduling.errors import NotAllowed, SchedulingError, SlotTaken
 from scheduling.models import Appointment, Slot, TimeOff
 
 Status = Appointment.Status
-
-
-class SchedulingError(ValidationError):
-    """A rule said no. `code` names the rule; the message is meant for the person."""
-
-    def __init__(self, message: str, code: str) -> None:
-        super().__init__(message, code=code)
-
-    @property
-    def text(self) -> str:
-        return self.messages[0]
-
-
-class SlotTaken(SchedulingError):
-    def __init__(
-        self, alternatives: list[availability.Opening], *, starts_at: dt.datetime | None = None
-    ) -> None:
-        super().__init__(
-            "Sorry, this slot was just taken by someone else. Please choose another time.",
-            code="slot_taken",
-        )
-        self.alternatives = alternatives
-        self.starts_at = starts_at
 
 
 def _offering_alternatives(
@@ -60,13 +38,6 @@ def _offering_alternatives(
         if exc.starts_at is not None:
             exc.alternatives = availability.nearest_free(of, exc.starts_at, now=now)
         raise
-
-
-class NotAllowed(SchedulingError):
-    """The actor may not do this to this appointment (views answer 404 before it comes to it)."""
-
-    def __init__(self) -> None:
-        super().__init__("You cannot change this appointment.", code="forbidden")
 
 
 def _when(instant: dt.datetime) -> str:
@@ -305,12 +276,13 @@ def _reschedule(
     appt = _lock_appointment(appointment, "doctor__user", "patient")
     slot = Slot.objects.get(pk=slot.pk)
     _require_party(appt, by)
-    if appt.status != Status.SCHEDULED:
+    refusal = appt.change_refusal(now)
+    if refusal == "not_scheduled":
         raise SchedulingError(
-            f"A {appt.get_status_display().lower()} appointment cannot be moved.", "not_scheduled"
+            f"A {appt.get_status_display().lower()} appointment cannot be moved.", refusal
         )
-    if appt.has_started(now):
-        raise SchedulingError("This appointment has already started.", "started")
+    if refusal == "started":
+        raise SchedulingError("This appointment has already started.", refusal)
     if slot.pk == appt.slot_id and date == appt.date:
         raise SchedulingError("That is already the time of this appointment.", "same_time")
     if slot.doctor_id != appt.doctor_id:
@@ -347,17 +319,17 @@ def cancel(
     _require_party(appt, by)
     if appt.status == Status.CANCELLED:
         return appt
-    if appt.status != Status.SCHEDULED:
+    refusal = appt.change_refusal(now)
+    if refusal == "not_scheduled":
         raise SchedulingError(
-            f"A {appt.get_status_display().lower()} appointment cannot be cancelled.",
-            "not_scheduled",
+            f"A {appt.get_status_display().lower()} appointment cannot be cancelled.", refusal
         )
-    if appt.has_started(now):
+    if refusal == "started":
         raise SchedulingError(
-            "This appointment has already started and can no longer be cancelled.", "started"
+            "This appointment has already started and can no longer be cancelled.", refusal
         )
     reason = reason.strip()
-    if by.pk != appt.patient_id and not reason:
+    if appt.cancel_needs_reason(by) and not reason:
         raise SchedulingError("Please give the patient a reason for the cancellation.", "reason")
     appt.status = Status.CANCELLED
     appt.cancelled_at = now
@@ -457,6 +429,14 @@ def mark_no_show(
     )
 
 
+# The visit's steps by the names the pages and the API give them.
+VISIT_ACTIONS: dict[str, Callable[..., Appointment]] = {
+    "check-in": check_in,
+    "complete": complete,
+    "no-show": mark_no_show,
+}
+
+
 # --- The doctor's calendar ----------------------------------------------------------------
 
 
@@ -511,7 +491,7 @@ def deactivate_slot(*, slot: Slot, now: dt.datetime | None = None) -> Slot:
     # the count below or sees the slot retired.
     DoctorProfile.objects.select_for_update().get(pk=slot.doctor_id)
     slot = Slot.objects.select_for_update().get(pk=slot.pk)
-    booked = Appointment.objects.open().filter(slot=slot, ends_at__gt=now).count()
+    booked = Appointment.objects.upcoming(now).filter(slot=slot).count()
     if booked:
         raise SchedulingError(
             f"{booked} upcoming appointment(s) use this slot; cancel or move them first.",
@@ -523,20 +503,6 @@ def deactivate_slot(*, slot: Slot, now: dt.datetime | None = None) -> Slot:
         slot.save(update_fields=["is_active", "deactivated_at"])
         availability.changed(slot.doctor_id)
     return slot
-
-
-def appointments_during(
-    doctor: DoctorProfile, start_date: dt.date, end_date: dt.date, *, now: dt.datetime
-) -> list[Appointment]:
-    return list(
-        Appointment.objects.filter(
-            doctor=doctor,
-            status=Status.SCHEDULED,
-            date__gte=start_date,
-            date__lte=end_date,
-            starts_at__gt=now,
-        ).select_related("patient")
-    )
 
 
 @transaction.atomic
@@ -560,10 +526,10 @@ def add_time_off(
     if end_date < start_date:
         raise SchedulingError("The last day cannot be before the first.", "order")
     if start_date < clock.today():
-        raise SchedulingError("Time off cannot start in the past.", "past")
+        raise SchedulingError("Time off cannot start in the past.", "starts_in_past")
     if (end_date - start_date).days > 365:
         raise SchedulingError("Time off can cover at most a year at a time.", "too_long")
-    booked = appointments_during(doctor, start_date, end_date, now=now)
+    booked = selectors.appointments_during(doctor, start_date, end_date, now=now)
     if booked and not cancel_booked:
         raise SchedulingError(
             f"{len(booked)} appointment(s) are booked in these days. Confirm that they should "
@@ -599,38 +565,6 @@ def change_time_off_reason(*, time_off: TimeOff, reason: str) -> TimeOff:
     period.reason = reason.strip()[:200]
     period.save(update_fields=["reason"])
     return period
-
-
-# --- Reading ------------------------------------------------------------------------------
-
-
-def todays_queue(doctor: DoctorProfile, *, now: dt.datetime | None = None) -> list[Any]:
-    """Today's appointments in slot order; checked-in patients numbered in check-in order."""
-    now = now or timezone.now()
-    today = timezone.localdate(now, clock.clinic_tz())
-    appts = list(
-        Appointment.objects.filter(doctor=doctor, date=today)
-        .exclude(status=Status.CANCELLED)
-        .select_related("patient", "slot")
-        .order_by("starts_at")
-    )
-    arrived = sorted(
-        (a for a in appts if a.checked_in_at is not None), key=lambda a: a.checked_in_at
-    )
-    numbers = {a.pk: n for n, a in enumerate(arrived, start=1)}
-    for a in appts:
-        a.queue_number = numbers.get(a.pk)
-    return appts
-
-
-def patients_of(doctor: DoctorProfile) -> Any:
-    """The doctor's own patients: those with an appointment with them that was not cancelled."""
-    seen = Appointment.objects.filter(doctor=doctor).exclude(status=Status.CANCELLED)
-    return (
-        User.objects.filter(pk__in=seen.values("patient_id"))
-        .select_related("patient_profile")
-        .order_by("full_name")
-    )
 
 
 # --- Reminders ----------------------------------------------------------------------------

@@ -28,9 +28,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 
 from accounts.models import DoctorProfile, User
-from clinic.ratelimit import limit
-from directory.views import listed_doctors
-from scheduling import availability, clock, services
+from common.ratelimit import limit
+from scheduling import availability, clock, selectors, services
+from scheduling.errors import SchedulingError, SlotTaken
 from scheduling.forms import (
     BookingForm,
     CancelForm,
@@ -54,28 +54,16 @@ def _posted(request: HttpRequest) -> Any:
 
 
 def get_doctor_by_slug(slug: str) -> DoctorProfile:
-    return get_object_or_404(listed_doctors(), slug=slug)
-
-
-def get_appointment_for_user(user: User, public_id: UUID) -> Appointment:
-    """The appointment if the user is its patient, its doctor or an admin; else 404."""
-    qs = Appointment.objects.with_people()
-    if user.is_clinic_admin:
-        pass
-    elif user.is_doctor:
-        qs = qs.filter(doctor__user=user)
-    else:
-        qs = qs.filter(patient=user)
-    return get_object_or_404(qs, public_id=public_id)
+    return get_object_or_404(DoctorProfile.objects.listed(), slug=slug)
 
 
 def get_own_doctor_profile(user: User) -> DoctorProfile:
     if not user.is_doctor:
         raise PermissionDenied("The dashboard is for doctors.")
-    try:
-        return DoctorProfile.objects.select_related("user", "specialty", "branch").get(user=user)
-    except DoctorProfile.DoesNotExist as exc:
-        raise PermissionDenied("Your doctor profile is not set up yet.") from exc
+    profile = selectors.doctor_profile_of(user)
+    if profile is None:
+        raise PermissionDenied("Your doctor profile is not set up yet.")
+    return profile
 
 
 def _require_patient(user: User) -> None:
@@ -229,17 +217,16 @@ def _opening_from_query(
 
 
 def _render_problem(
-    request: HttpRequest,
-    doctor: DoctorProfile,
-    error: services.SchedulingError | str,
-    status: int,
+    request: HttpRequest, doctor: DoctorProfile, error: SchedulingError | str
 ) -> HttpResponse:
-    message = error if isinstance(error, str) else error.text
+    """The page that says why this time cannot be booked (a link that names no time is a
+    400) and offers the nearest free times instead."""
+    message, status = (error, 400) if isinstance(error, str) else (error.text, error.status)
     alternatives = getattr(error, "alternatives", None)
-    if not doctor.accepting_bookings:
+    if not doctor.accepting_bookings or status == 403:
         # The grid's openings ignore the pause; offering them would only lead to this page.
         alternatives = []
-    elif alternatives is None and status in (400, 409):
+    elif alternatives is None:
         alternatives = availability.nearest_free(doctor, timezone.now())
     return render(
         request,
@@ -260,7 +247,7 @@ def book(request: HttpRequest, slug: str) -> HttpResponse:
         request.POST if request.method == "POST" else request.GET, doctor
     )
     if slot is None:
-        return _render_problem(request, doctor, str(date_or_error), 400)
+        return _render_problem(request, doctor, str(date_or_error))
     date: dt.date = date_or_error  # type: ignore[assignment]
     form = BookingForm(_posted(request))
 
@@ -273,10 +260,8 @@ def book(request: HttpRequest, slug: str) -> HttpResponse:
                 date=date,
                 reason=form.cleaned_data["reason"],
             )
-        except services.SlotTaken as exc:
-            return _render_problem(request, doctor, exc, 409)
-        except services.SchedulingError as exc:
-            return _render_problem(request, doctor, exc, 400)
+        except SchedulingError as exc:
+            return _render_problem(request, doctor, exc)
         messages.success(request, "Your appointment is booked. A confirmation is on its way.")
         return redirect("scheduling:appointment", public_id=appointment.public_id)
 
@@ -284,15 +269,12 @@ def book(request: HttpRequest, slug: str) -> HttpResponse:
         starts_at, ends_at = services.check_bookable(
             patient=user, doctor=doctor, slot=slot, date=date, now=timezone.now()
         )
-    except services.SchedulingError as exc:
-        return _render_problem(request, doctor, exc, 400)
+    except SchedulingError as exc:
+        return _render_problem(request, doctor, exc)
     taken = Appointment.objects.holding_slot().filter(doctor=doctor, slot=slot, date=date)
     if taken.exists():
         return _render_problem(
-            request,
-            doctor,
-            services.SlotTaken(availability.nearest_free(doctor, starts_at)),
-            409,
+            request, doctor, SlotTaken(availability.nearest_free(doctor, starts_at))
         )
     return render(
         request,
@@ -336,17 +318,13 @@ def my_appointments(request: HttpRequest) -> HttpResponse:
 @require_GET
 def appointment_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    appointment = get_appointment_for_user(user, public_id)
-    now = timezone.now()
-    can_change = appointment.status == Appointment.Status.SCHEDULED and not (
-        appointment.has_started(now)
-    )
+    appointment = selectors.get_appointment_for_user(user, public_id)
     return render(
         request,
         "scheduling/appointment_detail.html",
         {
             "appointment": appointment,
-            "can_change": can_change,
+            "can_change": appointment.can_change(timezone.now()),
             "is_staff": services.is_staff_for(appointment, user),
             "show_history": services.is_staff_for(appointment, user),
         },
@@ -358,9 +336,8 @@ def appointment_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def cancel(request: HttpRequest, public_id: UUID) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    appointment = get_appointment_for_user(user, public_id)
-    reason_required = appointment.patient_id != user.pk
-    form = CancelForm(_posted(request), reason_required=reason_required)
+    appointment = selectors.get_appointment_for_user(user, public_id)
+    form = CancelForm(_posted(request), reason_required=appointment.cancel_needs_reason(user))
     status = 200
     if request.method == "POST":
         status = 400
@@ -369,9 +346,9 @@ def cancel(request: HttpRequest, public_id: UUID) -> HttpResponse:
                 services.cancel(
                     appointment=appointment, by=user, reason=form.cleaned_data["reason"]
                 )
-            except services.SchedulingError as exc:
+            except SchedulingError as exc:
                 form.add_error(None, exc.text)
-                status = 409 if exc.code in ("started", "not_scheduled") else 400
+                status = exc.status
             else:
                 messages.success(
                     request, "The appointment is cancelled and the time is free again."
@@ -391,7 +368,7 @@ def cancel(request: HttpRequest, public_id: UUID) -> HttpResponse:
 @vary_on_headers("HX-Request")
 def reschedule(request: HttpRequest, public_id: UUID) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    appointment = get_appointment_for_user(user, public_id)
+    appointment = selectors.get_appointment_for_user(user, public_id)
     doctor = appointment.doctor
     here = reverse("scheduling:reschedule", args=[appointment.public_id])
     data = request.POST if request.method == "POST" else request.GET
@@ -408,10 +385,8 @@ def reschedule(request: HttpRequest, public_id: UUID) -> HttpResponse:
         slot, date = chosen
         try:
             services.reschedule(appointment=appointment, by=user, slot=slot, date=date)
-        except services.SlotTaken as exc:
-            error, status = exc.text, 409
-        except services.SchedulingError as exc:
-            error, status = exc.text, 400
+        except SchedulingError as exc:
+            error, status = exc.text, exc.status
         else:
             messages.success(request, "Your appointment is moved to the new time.")
             return redirect("scheduling:appointment", public_id=appointment.public_id)
@@ -449,7 +424,7 @@ def _dashboard_context(doctor: DoctorProfile) -> dict[str, Any]:
     )
     return {
         "doctor": doctor,
-        "queue": services.todays_queue(doctor, now=now),
+        "queue": selectors.todays_queue(doctor, now=now),
         "upcoming": list(upcoming),
         "today": today,
         "now": now,
@@ -467,13 +442,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "scheduling/dashboard.html", context)
 
 
-_TRANSITIONS = {
-    "check-in": services.check_in,
-    "complete": services.complete,
-    "no-show": services.mark_no_show,
-}
-
-
 @login_required
 @require_POST
 def appointment_action(request: HttpRequest, public_id: UUID, action: str) -> HttpResponse:
@@ -482,13 +450,13 @@ def appointment_action(request: HttpRequest, public_id: UUID, action: str) -> Ht
     appointment = get_object_or_404(
         Appointment.objects.select_related("doctor"), public_id=public_id, doctor=doctor
     )
-    transition = _TRANSITIONS.get(action)
+    transition = services.VISIT_ACTIONS.get(action)
     if transition is None:
         raise Http404
     refusal = None
     try:
         transition(appointment=appointment, by=user)
-    except services.SchedulingError as exc:
+    except SchedulingError as exc:
         refusal = exc.text
     if request.htmx:
         # htmx swaps only 2xx answers, and the #live fragment carries no messages block: the
@@ -524,18 +492,13 @@ def slots(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             try:
                 services.add_slot(doctor=doctor, **form.cleaned_data)
-            except services.SchedulingError as exc:
+            except SchedulingError as exc:
                 form.add_error(None, exc.text)
             else:
                 messages.success(request, "The slot is added.")
                 return redirect("scheduling:slots")
-    now = timezone.now()
     active = list(Slot.objects.active().filter(doctor=doctor).order_by("weekday", "start_time"))
-    in_use = set(
-        Appointment.objects.open()
-        .filter(doctor=doctor, ends_at__gt=now)
-        .values_list("slot_id", flat=True)
-    )
+    in_use = selectors.slots_in_use(doctor, now=timezone.now())
     return render(
         request,
         "scheduling/slots.html",
@@ -551,7 +514,7 @@ def slot_deactivate(request: HttpRequest, public_id: UUID) -> HttpResponse:
     slot = get_object_or_404(Slot, public_id=public_id, doctor=doctor)
     try:
         services.deactivate_slot(slot=slot)
-    except services.SchedulingError as exc:
+    except SchedulingError as exc:
         messages.error(request, exc.text)
     else:
         messages.success(request, f"{slot} is removed from your weekly hours.")
@@ -577,11 +540,11 @@ def time_off(request: HttpRequest) -> HttpResponse:
                     reason=d["reason"],
                     cancel_booked=d["cancel_booked"],
                 )
-            except services.SchedulingError as exc:
+            except SchedulingError as exc:
                 form.add_error(None, exc.text)
+                status = exc.status
                 if exc.code == "has_bookings":
-                    status = 409
-                    conflicts = services.appointments_during(
+                    conflicts = selectors.appointments_during(
                         doctor, d["start_date"], d["end_date"], now=timezone.now()
                     )
             else:
@@ -613,5 +576,5 @@ def patients(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "scheduling/patients.html",
-        {"doctor": doctor, "patients": list(services.patients_of(doctor)[:500])},
+        {"doctor": doctor, "patients": list(selectors.patients_of(doctor)[:500])},
     )

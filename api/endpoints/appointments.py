@@ -9,13 +9,12 @@ import json
 import uuid
 from typing import Annotated, Literal
 
-from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import Header, Query, Router, Status
 from pydantic import StringConstraints
 
-from accounts.models import User
+from accounts.models import DoctorProfile, User
 from api import idempotency
 from api.endpoints.common import (
     MAX_LIMIT,
@@ -35,10 +34,8 @@ from api.schemas import (
     RescheduleIn,
     appointment_out,
 )
-from directory.views import listed_doctors
-from scheduling import services
+from scheduling import selectors, services
 from scheduling.models import Appointment, Slot
-from scheduling.views import get_appointment_for_user
 
 router = Router(tags=["appointments"])
 
@@ -46,20 +43,9 @@ router = Router(tags=["appointments"])
 IdempotencyKeyHeader = Annotated[str, StringConstraints(pattern=r"^[!-~]{1,255}$")]
 
 
-def visible_to(user: User) -> QuerySet[Appointment]:
-    """The appointments the user takes part in: a patient's own, a doctor's own, and every
-    one for the clinic's admins (as on the pages)."""
-    qs = Appointment.objects.with_people()
-    if user.is_clinic_admin:
-        return qs
-    if user.is_doctor:
-        return qs.filter(doctor__user=user)
-    return qs.filter(patient=user)
-
-
 def _find(user: User, public_id: uuid.UUID) -> Appointment:
     # Someone else's appointment is a 404, as on the pages: its existence is not told.
-    return get_appointment_for_user(user, public_id)
+    return selectors.get_appointment_for_user(user, public_id)
 
 
 @router.get(
@@ -77,7 +63,7 @@ def list_appointments(
     admin) all of the clinic's. Upcoming ones soonest first, past ones latest first."""
     user = caller(request)
     now = timezone.now()
-    qs = visible_to(user)
+    qs = selectors.appointments_visible_to(user)
     if when == "upcoming":
         qs = qs.upcoming(now).order_by("starts_at", "pk")
     elif when == "past":
@@ -140,7 +126,7 @@ def book(
             response["Idempotent-Replayed"] = "true"
             made = Appointment.objects.with_people().get(pk=made.pk)
             return Status(201, appointment_out(made, now=timezone.now()))
-    doctor = listed_doctors().filter(slug=payload.doctor).first()
+    doctor = DoctorProfile.objects.listed().filter(slug=payload.doctor).first()
     if doctor is None:
         raise ApiError(422, "unknown_doctor", f"No doctor '{payload.doctor}'.")
     slot = Slot.objects.filter(doctor=doctor, public_id=payload.slot).first()
@@ -196,19 +182,12 @@ def reschedule(request: HttpRequest, appointment_id: uuid.UUID, payload: Resched
     return appointment_out(_find(user, appointment_id), now=timezone.now())
 
 
-_TRANSITIONS = {
-    "check-in": services.check_in,
-    "complete": services.complete,
-    "no-show": services.mark_no_show,
-}
-
-
 def _transition(request: HttpRequest, appointment_id: uuid.UUID, action: str) -> dict:
     user = caller(request)
     appointment = _find(user, appointment_id)
     if not services.is_staff_for(appointment, user):
         raise ApiError(403, "staff_only", "Only the appointment's doctor can do this.")
-    _TRANSITIONS[action](appointment=appointment, by=user)
+    services.VISIT_ACTIONS[action](appointment=appointment, by=user)
     return appointment_out(_find(user, appointment_id), now=timezone.now())
 
 
@@ -245,7 +224,7 @@ def todays_queue(request: HttpRequest) -> list:
     their `queue_number`."""
     doctor = own_doctor_profile(caller(request))
     now = timezone.now()
-    queue = services.todays_queue(doctor, now=now)
+    queue = selectors.todays_queue(doctor, now=now)
     # todays_queue loads patients and slots; the doctor is the caller's own profile.
     for appt in queue:
         appt.doctor = doctor

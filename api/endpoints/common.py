@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from accounts.models import DoctorProfile, User
 from api.errors import ApiError
 from api.schemas import Error
+from scheduling import selectors
 
 MAX_LIMIT = 100
 # Deep offsets are for crawlers; a client pages by date instead.
@@ -44,11 +45,7 @@ def require_admin(user: User) -> None:
 def own_doctor_profile(user: User) -> DoctorProfile:
     if not user.is_doctor:
         raise ApiError(403, "doctors_only", "Only doctors can do this.")
-    profile = (
-        DoctorProfile.objects.select_related("user", "specialty", "branch")
-        .filter(user=user)
-        .first()
-    )
+    profile = selectors.doctor_profile_of(user)
     if profile is None:
         raise ApiError(403, "no_doctor_profile", "Your doctor profile is not set up yet.")
     return profile

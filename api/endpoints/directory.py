@@ -24,7 +24,6 @@ from api.schemas import (
     time_zone,
 )
 from directory.models import Branch, Specialty
-from directory.views import listed_doctors
 from scheduling import availability, clock
 
 router = Router(tags=["directory"])
@@ -60,7 +59,7 @@ def list_doctors(
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> dict:
     """The doctors a patient can book: active, with a specialty and a branch."""
-    doctors = listed_doctors()
+    doctors = DoctorProfile.objects.listed()
     # An unknown slug matches nobody: an empty page, as for any filter.
     if specialty:
         doctors = doctors.filter(specialty__slug=specialty)
@@ -75,7 +74,7 @@ def list_doctors(
 
 
 def _listed_doctor(slug: str) -> DoctorProfile:
-    doctor = listed_doctors().filter(slug=slug).first()
+    doctor = DoctorProfile.objects.listed().filter(slug=slug).first()
     if doctor is None:
         raise ApiError(404, "not_found", "No such doctor.")
     return doctor

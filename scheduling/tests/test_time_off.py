@@ -162,7 +162,7 @@ def test_removing_time_off_opens_the_days_again(
     ("start", "end", "code"),
     [
         (NEXT_TUESDAY, NEXT_MONDAY, "order"),
-        (TODAY - dt.timedelta(days=1), NEXT_MONDAY, "past"),
+        (TODAY - dt.timedelta(days=1), NEXT_MONDAY, "starts_in_past"),
         (NEXT_MONDAY, NEXT_MONDAY + dt.timedelta(days=366), "too_long"),
     ],
 )

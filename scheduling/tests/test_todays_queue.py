@@ -9,7 +9,7 @@ import time_machine
 
 from accounts.models import DoctorProfile, User
 from accounts.tests.factories import PatientFactory
-from scheduling import services
+from scheduling import selectors, services
 from scheduling.models import Appointment
 from scheduling.tests.conftest import BERLIN, NEXT_MONDAY
 from scheduling.tests.factories import AppointmentFactory, SlotFactory
@@ -52,7 +52,7 @@ def test_queue_lists_today_in_slot_order_and_numbers_arrivals_in_check_in_order(
         services.complete(appointment=at[9], by=doctor)
 
     with time_machine.travel(monday_at(9, 30), tick=False):
-        queue = services.todays_queue(dora)
+        queue = selectors.todays_queue(dora)
 
     assert [a.pk for a in queue] == [at[9].pk, at[10].pk, at[11].pk, at[12].pk]
     assert [a.queue_number for a in queue] == [2, None, 1, None]
@@ -70,9 +70,9 @@ def test_queue_is_empty_on_a_day_without_appointments(dora: DoctorProfile) -> No
     AppointmentFactory(slot=SlotFactory(doctor=dora, weekday=0), date=NEXT_MONDAY)
 
     with time_machine.travel(monday_at(9) - dt.timedelta(days=1), tick=False):
-        assert services.todays_queue(dora) == []
+        assert selectors.todays_queue(dora) == []
     with time_machine.travel(monday_at(9), tick=False):
-        assert len(services.todays_queue(dora)) == 1
+        assert len(selectors.todays_queue(dora)) == 1
 
 
 def test_queue_numbers_follow_check_in_time_not_booking_order(
@@ -90,6 +90,6 @@ def test_queue_numbers_follow_check_in_time_not_booking_order(
         services.check_in(appointment=early, by=doctor)
 
     with time_machine.travel(monday_at(8, 50), tick=False):
-        queue = services.todays_queue(dora)
+        queue = selectors.todays_queue(dora)
 
     assert [(a.pk, a.queue_number) for a in queue] == [(early.pk, 2), (late.pk, 1)]

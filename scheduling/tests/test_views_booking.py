@@ -152,26 +152,43 @@ def test_another_doctors_slot_is_refused(
 @pytest.mark.usefixtures("alice")
 @pytest.mark.parametrize("method", ["get", "post"])
 @pytest.mark.parametrize(
-    ("arrange", "date", "message"),
+    ("arrange", "date", "status", "message"),
     [
-        ("time_off", NEXT_MONDAY, "Dr. Dora Doctor is not seeing patients on 8 June 2026."),
-        ("nothing", TODAY, "This time has already passed."),
-        ("not_accepting", NEXT_MONDAY, "Dr. Dora Doctor is not taking bookings at the moment."),
-        ("nothing", dt.date(2026, 6, 9), "This slot is on Mondays, but 9 June 2026 is a Tuesday."),
-        ("nothing", dt.date(2026, 8, 3), "Appointments can be booked up to 60 days ahead."),
-        ("retired", NEXT_MONDAY, "That time is not one of Dr. Dora Doctor&#x27;s consultation"),
+        ("time_off", NEXT_MONDAY, 409, "Dr. Dora Doctor is not seeing patients on 8 June 2026."),
+        ("nothing", TODAY, 422, "This time has already passed."),
+        (
+            "not_accepting",
+            NEXT_MONDAY,
+            409,
+            "Dr. Dora Doctor is not taking bookings at the moment.",
+        ),
+        (
+            "nothing",
+            dt.date(2026, 6, 9),
+            422,
+            "This slot is on Mondays, but 9 June 2026 is a Tuesday.",
+        ),
+        ("nothing", dt.date(2026, 8, 3), 422, "Appointments can be booked up to 60 days ahead."),
+        (
+            "retired",
+            NEXT_MONDAY,
+            422,
+            "That time is not one of Dr. Dora Doctor&#x27;s consultation",
+        ),
     ],
     ids=["time-off", "past", "not-accepting", "wrong-weekday", "beyond-horizon", "retired"],
 )
-def test_a_broken_rule_is_a_400_with_the_services_message(
+def test_a_broken_rule_answers_the_status_and_message_of_the_api(
     client: Client,
     dora: DoctorProfile,
     monday_9: Slot,
     method: str,
     arrange: str,
     date: dt.date,
+    status: int,
     message: str,
 ) -> None:
+    """The page answers the status the API gives the same refusal (scheduling.errors)."""
     if arrange == "time_off":
         TimeOffFactory(doctor=dora, start_date=NEXT_MONDAY, end_date=NEXT_MONDAY)
     elif arrange == "not_accepting":
@@ -181,7 +198,7 @@ def test_a_broken_rule_is_a_400_with_the_services_message(
 
     response = getattr(client, method)(url(dora), opening(monday_9, date))
 
-    assert response.status_code == 400
+    assert response.status_code == status
     assert message in html(response)
     assert not Appointment.objects.exists()
 
@@ -194,7 +211,7 @@ def test_a_doctor_not_taking_bookings_offers_no_alternatives(
 
     response = client.get(url(dora), opening(monday_9))
 
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert "/book/?" not in html(response)
 
 
@@ -204,7 +221,7 @@ def test_too_short_notice_is_refused(client: Client, dora: DoctorProfile) -> Non
 
     response = client.post(url(dora), opening(soon, TODAY))
 
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "Appointments must be booked at least 60 minutes ahead." in html(response)
     assert not Appointment.objects.exists()
 
