@@ -87,6 +87,7 @@ class DatabaseCollector(Collector):
     """The clinic's numbers, counted in the database when Prometheus scrapes."""
 
     def collect(self) -> Iterator[Metric]:
+        from notifications import selectors
         from notifications.models import Delivery, DeliveryAttempt
         from scheduling.models import Appointment
 
@@ -108,6 +109,7 @@ class DatabaseCollector(Collector):
                 status__in=(Delivery.Status.PENDING, Delivery.Status.DELIVERING),
                 channel=Delivery.Channel.WEBHOOK,
             ).aggregate(at=Min("created_at"))["at"]
+            failing = selectors.failing_counts()
             failed_attempts = dict(
                 DeliveryAttempt.objects.exclude(outcome=DeliveryAttempt.Outcome.DELIVERED)
                 .order_by()
@@ -162,6 +164,17 @@ class DatabaseCollector(Collector):
             "Age of the oldest webhook delivery not sent yet (0 when none).",
             value=(timezone.now() - oldest).total_seconds() if oldest else 0,
         )
+        failing_family = GaugeMetricFamily(
+            "clinic_deliveries_failing",
+            "Deliveries whose last attempt failed, by channel and state: retrying (waiting for "
+            "the next attempt) or given_up (until an admin retries them). The admin index "
+            "shows the same number.",
+            labels=["channel", "state"],
+        )
+        for channel, states in failing.items():
+            for state, n in states.items():
+                failing_family.add_metric([channel, state], n)
+        yield failing_family
         attempts = CounterMetricFamily(
             "clinic_delivery_failed_attempts",
             "Delivery attempts that failed (to be retried or given up), by channel.",

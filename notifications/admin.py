@@ -7,11 +7,14 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
-from notifications import services
+from notifications import selectors, services
 from notifications.models import Delivery, DeliveryAttempt, Event, EventType, WebhookEndpoint
 
 
@@ -42,10 +45,54 @@ class WebhookEndpointForm(forms.ModelForm):
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(admin.ModelAdmin):
     form = WebhookEndpointForm
-    list_display = ["name", "url", "is_active", "disabled_reason", "from_environment"]
+    list_display = ["name", "url", "is_active", "health", "last_error_shown", "from_environment"]
     list_filter = ["is_active", "from_environment"]
     search_fields = ["name", "url"]
-    readonly_fields = ["from_environment", "disabled_reason", "disabled_at", "created_at"]
+    readonly_fields = [
+        "from_environment",
+        "disabled_reason",
+        "disabled_at",
+        "failing_since",
+        "last_error",
+        "last_error_at",
+        "created_at",
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[WebhookEndpoint]:
+        failing = (
+            selectors.failing_deliveries()
+            .filter(endpoint=OuterRef("pk"))
+            .order_by()
+            .values("endpoint")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        return super().get_queryset(request).annotate(failing=Coalesce(Subquery(failing), 0))
+
+    @admin.display(description="health")
+    def health(self, obj: WebhookEndpoint) -> str:
+        if not obj.is_active:
+            return format_html("Disabled: {}", obj.disabled_reason or "by an admin")
+        if obj.failing_since is None and not obj.failing:
+            return "OK"
+        since = (
+            f" since {timezone.localtime(obj.failing_since):%Y-%m-%d %H:%M}"
+            if obj.failing_since
+            else ""
+        )
+        return format_html(
+            '<a href="{}?endpoint__id__exact={}&amp;failing=yes">Failing{}: {} delivery(ies)</a>',
+            reverse("admin:notifications_delivery_changelist"),
+            obj.pk,
+            since,
+            obj.failing,
+        )
+
+    @admin.display(description="last error", ordering="last_error_at")
+    def last_error_shown(self, obj: WebhookEndpoint) -> str:
+        if not obj.last_error_at:
+            return "-"
+        return f"{timezone.localtime(obj.last_error_at):%Y-%m-%d %H:%M}: {obj.last_error[:120]}"
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         fields = list(self.readonly_fields)
@@ -80,6 +127,19 @@ class AttemptInline(admin.TabularInline):
         return False
 
 
+class FailingFilter(admin.SimpleListFilter):
+    title = "failing"
+    parameter_name = "failing"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Failing: retrying or given up")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> QuerySet[Delivery]:
+        if self.value() == "yes":
+            return queryset.filter(selectors.FAILING)
+        return queryset
+
+
 @admin.register(Delivery)
 class DeliveryAdmin(_ReadOnly):
     list_display = [
@@ -91,7 +151,7 @@ class DeliveryAdmin(_ReadOnly):
         "next_attempt_at",
         "short_error",
     ]
-    list_filter = ["status", "channel", "event__type", "endpoint"]
+    list_filter = [FailingFilter, "status", "channel", "event__type", "endpoint"]
     search_fields = ["=event__id", "=event__appointment_public_id", "recipient"]
     list_select_related = ["event", "endpoint"]
     date_hierarchy = "created_at"

@@ -10,10 +10,14 @@ Receivers may therefore, rarely, see an event twice; they drop it by its `webhoo
 What happens after an attempt:
 
 - webhook 2xx, or the mail server took the message: delivered;
-- timeout, connection error, 5xx, 429, any mail error: retried after `backoff()`, until
-  `max_attempts` tries (about a day), then failed;
 - 410 Gone: failed, and the endpoint is disabled (an admin turns it back on);
-- any other status (other 4xx, 3xx): failed at once; retrying would get the same answer.
+- anything else (a timeout, a refused connection, any other status, any mail error): retried
+  after `backoff()`, until `max_attempts` tries (about a day), then failed.
+
+Every other status is retried because from a webhook receiver it is a state, not a verdict on
+the event: n8n answers 404 while it starts (its /healthz is up seconds before the webhooks are
+registered) and while the workflow is inactive, 401/403 while its secret is wrong, 3xx when
+the URL is; an operator fixes those, and the events must still be there when they have.
 """
 
 from __future__ import annotations
@@ -31,7 +35,8 @@ import urllib3
 from django.conf import settings
 from django.core.mail import mailers
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from notifications import emails, signing
@@ -175,11 +180,11 @@ def _post(delivery: Delivery) -> Result:
         result.outcome = Outcome.DELIVERED
         return result
     result.error = f"HTTP {code}: {answer.decode(errors='replace')}".strip()
-    if code >= 500 or code == 429:
+    if code == 410:
+        result.disable_endpoint = True
+    else:
         result.outcome = Outcome.RETRY
         result.retry_after = _retry_after(response)
-    elif code == 410:
-        result.disable_endpoint = True
     return result
 
 
@@ -227,6 +232,8 @@ def _record(delivery: Delivery, result: Result) -> str:
             )
         # Only while the claim is still ours: an admin may have acted meanwhile.
         Delivery.objects.filter(pk=delivery.pk, status=Status.DELIVERING).update(**fields)
+        if delivery.channel == Delivery.Channel.WEBHOOK and result.record_attempt:
+            _note_endpoint_health(delivery, outcome, result.error, now)
         if result.disable_endpoint:
             WebhookEndpoint.objects.filter(pk=delivery.endpoint_id, is_active=True).update(
                 is_active=False,
@@ -237,6 +244,20 @@ def _record(delivery: Delivery, result: Result) -> str:
                 updated_at=now,
             )
     return outcome
+
+
+def _note_endpoint_health(delivery: Delivery, outcome: str, error: str, now: dt.datetime) -> None:
+    endpoints = WebhookEndpoint.objects.filter(pk=delivery.endpoint_id)
+    if outcome != Outcome.DELIVERED:
+        endpoints.update(
+            failing_since=Coalesce(F("failing_since"), Value(now)),
+            last_error=error[:ERROR_LIMIT],
+            last_error_at=now,
+        )
+    elif delivery.endpoint.failing_since is not None:
+        # Only when it was failing (as read just before the send): a healthy endpoint's
+        # row is not written once per delivery.
+        endpoints.update(failing_since=None)
 
 
 def deliver(pk: int) -> str:

@@ -104,6 +104,13 @@ class WebhookEndpoint(models.Model):
     from_environment = models.BooleanField(
         default=False, editable=False, help_text="Mirrors N8N_WEBHOOK_URL and WEBHOOK_SECRET."
     )
+    # The receiver's health, as the last attempts found it: set by the sender after each
+    # attempt, so the admin's list of endpoints tells at a glance which one is failing and why.
+    failing_since = models.DateTimeField(
+        null=True, blank=True, help_text="The first failed attempt since the last delivery."
+    )
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -120,6 +120,9 @@ def test_bookings_and_the_webhook_outbox_are_reported(
     for status in ("pending", "pending", "failed", "delivered"):
         Delivery.objects.create(event=event, channel="webhook", endpoint=endpoint, status=status)
         event = Event.objects.create(type="appointment.booked", payload={})
+    # One of the pending ones failed its first attempt and waits for a retry.
+    retrying = Delivery.objects.filter(status="pending").order_by("pk").first()
+    Delivery.objects.filter(pk=retrying.pk).update(attempts=1)
     failed = Delivery.objects.get(status="failed")
     DeliveryAttempt.objects.create(delivery=failed, number=1, outcome="retry", status_code=500)
     DeliveryAttempt.objects.create(delivery=failed, number=2, outcome="failed", status_code=500)
@@ -138,3 +141,7 @@ def test_bookings_and_the_webhook_outbox_are_reported(
     )
     assert found[("clinic_delivery_failed_attempts_total", (("channel", "webhook"),))] == 2
     assert found[("clinic_webhook_oldest_pending_age_seconds", ())] >= 0
+    failing = "clinic_deliveries_failing"
+    assert found[(failing, (("channel", "webhook"), ("state", "retrying")))] == 1
+    assert found[(failing, (("channel", "webhook"), ("state", "given_up")))] == 1
+    assert found[(failing, (("channel", "email"), ("state", "retrying")))] == 0

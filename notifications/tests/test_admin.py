@@ -47,9 +47,10 @@ def test_admin_reads_each_attempt_of_a_delivery(
 def test_retry_now_sends_a_failed_delivery_once_more(
     admin_client: Client, book: Callable[..., Appointment], receiver: HTTPServer
 ) -> None:
-    receiver.expect_oneshot_request(HOOK).respond_with_data("bad", status=400)
+    receiver.expect_oneshot_request(HOOK).respond_with_data("bad", status=503)
     receiver.expect_request(HOOK).respond_with_data("ok")
     book()
+    Delivery.objects.update(max_attempts=1)  # given up after the first attempt
     run_worker()
     d = webhook_deliveries()[0]
     assert d.status == "failed"
@@ -144,3 +145,28 @@ def test_environment_endpoint_url_and_secret_are_not_edited_in_admin(
     assert 'name="url"' not in page.text
     assert 'name="secret"' not in page.text
     assert 'name="is_active"' in page.text
+
+
+def test_failing_deliveries_show_on_the_admin_index_and_their_endpoints_row(
+    admin_client: Client, book: Callable[..., Appointment], receiver: HTTPServer
+) -> None:
+    assert "No failing deliveries" in admin_client.get(reverse("admin:index")).text
+    receiver.expect_request(HOOK).respond_with_data("Bad webhook signature", status=401)
+    book(0)
+    book(1)
+    run_worker()  # both webhooks refused; both e-mails went out
+
+    index = admin_client.get(reverse("admin:index"))
+    endpoints = admin_client.get(reverse("admin:notifications_webhookendpoint_changelist"))
+    failing = admin_client.get(reverse("admin:notifications_delivery_changelist") + "?failing=yes")
+
+    assert index.status_code == endpoints.status_code == failing.status_code == 200
+    text = " ".join(index.text.split())
+    assert "<strong>2</strong> failing deliveries</a> (2 webhooks, 0 e-mails)" in text
+    assert "2 waiting for a retry, 0 given up" in text
+    assert "?failing=yes" in index.text
+    assert "Failing since" in endpoints.text
+    assert "2 delivery(ies)" in endpoints.text
+    assert "HTTP 401: Bad webhook signature" in endpoints.text
+    assert failing.text.count("appointment.booked") >= 2
+    assert "2 deliveries" in failing.text

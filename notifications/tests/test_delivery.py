@@ -142,21 +142,52 @@ def test_410_disables_the_endpoint(book: Callable[..., Appointment], receiver: H
     assert len(webhook_deliveries()) == 2
 
 
-def test_400_fails_at_once(
-    book: Callable[..., Appointment], receiver: HTTPServer, time_machine: TimeMachineFixture
+@pytest.mark.parametrize(
+    ("status", "why"),
+    [
+        (404, "n8n while it starts, or while the workflow is inactive"),
+        (401, "the receiver's secret is wrong"),
+        (403, "the receiver refuses us until someone fixes it"),
+        (400, "a receiver that is misconfigured"),
+        (302, "the URL moved (to https, say)"),
+        (429, "slow down"),
+        (500, "the workflow failed"),
+        (503, "the mail server behind the workflow is down"),
+    ],
+)
+def test_any_answer_but_2xx_and_410_is_retried_then_delivered(
+    status: int,
+    why: str,
+    book: Callable[..., Appointment],
+    receiver: HTTPServer,
+    time_machine: TimeMachineFixture,
 ) -> None:
-    receiver.expect_request(HOOK).respond_with_data("bad field", status=400)
+    receiver.expect_oneshot_request(HOOK).respond_with_data(why, status=status)
+    receiver.expect_request(HOOK).respond_with_data("ok")
     book()
 
     run_worker()
-    time_machine.shift(dt.timedelta(days=2))
+    d = only_webhook()
+    assert (d.status, d.attempts, d.last_error) == ("pending", 1, f"HTTP {status}: {why}")
+    assert dt.timedelta(seconds=11) < d.next_attempt_at - timezone.now() <= dt.timedelta(seconds=18)
+    endpoint = WebhookEndpoint.objects.get()
+    assert endpoint.is_active
+    assert endpoint.failing_since is not None
+    assert endpoint.last_error == f"HTTP {status}: {why}"
+
+    time_machine.shift(dt.timedelta(seconds=20))
     run_worker()
 
-    d = only_webhook()
-    assert (d.status, d.attempts) == ("failed", 1)
-    assert d.last_error == "HTTP 400: bad field"
-    assert len(received(receiver)) == 1
-    assert WebhookEndpoint.objects.get().is_active
+    d.refresh_from_db()
+    assert (d.status, d.attempts) == ("delivered", 2)
+    assert list(d.attempt_log.values_list("outcome", "status_code")) == [
+        ("retry", status),
+        ("delivered", 200),
+    ]
+    endpoint.refresh_from_db()
+    # Healthy again; the last error stays on the row, with its time, for the admin to read.
+    assert endpoint.failing_since is None
+    assert endpoint.last_error == f"HTTP {status}: {why}"
 
 
 def test_429_waits_at_least_as_long_as_asked(
