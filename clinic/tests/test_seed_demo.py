@@ -89,3 +89,16 @@ def test_demo_accounts_log_in_with_the_demo_password_except_the_pending_one(
 
     assert response.status_code == 200
     assert "waiting for an admin to activate" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_demo_data_makes_no_events_even_with_a_receiver_configured(settings: object) -> None:
+    settings.N8N_WEBHOOK_URL = "http://127.0.0.1:9/webhook/clinic"  # type: ignore[attr-defined]
+    settings.WEBHOOK_SECRET = "a secret for the demo"  # type: ignore[attr-defined]
+    from notifications.models import Delivery, Event
+
+    seed()
+
+    assert User.objects.filter(is_active=True).count() >= 14  # the doctors, admin, patient
+    assert Event.objects.count() == 0
+    assert Delivery.objects.count() == 0

@@ -1,4 +1,6 @@
-"""Demo data for a first look at Clinic. Idempotent: running it again changes nothing."""
+"""Demo data for a first look at Clinic. Idempotent: running it again changes nothing.
+
+It makes no events: a receiver (n8n) must not hear of accounts activated for a demo."""
 
 import datetime as dt
 from decimal import Decimal
@@ -87,7 +89,7 @@ class Command(BaseCommand):
                 "for many years.",
                 emergency_contact="Reception, +49 30 1000001",
             )
-            account_services.activate(user=user)
+            account_services.activate(user=user, notify=False)
             created += 1
 
         for nid, name, email, phone, active in [
@@ -106,7 +108,7 @@ class Command(BaseCommand):
                 medical_history="Penicillin allergy." if active else "",
             )
             if active:
-                account_services.activate(user=user)
+                account_services.activate(user=user, notify=False)
             created += 1
 
         # Weekly consultation hours: weekday mornings in half-hour slots, two afternoons.
