@@ -1,4 +1,8 @@
-"""Reminders: each appointment starting within REMINDER_HOURS is reminded exactly once."""
+"""Reminders: each appointment starting within REMINDER_HOURS is reminded exactly once.
+
+One booked (or moved) when it was already that close gets no reminder: its confirmation (or
+new-time message) has just told the patient when, and a "coming up" two seconds after it says
+nothing new. The rule is in `due()`, so e-mail and webhook alike follow it."""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import datetime as dt
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from notifications import services
@@ -17,11 +21,17 @@ from scheduling.models import Appointment
 
 def due(now: dt.datetime | None = None) -> QuerySet[Appointment]:
     now = now or timezone.now()
+    window = dt.timedelta(hours=settings.REMINDER_HOURS)
+    # When the reminder's moment came, the patient had already been told of this time.
+    told_in_time = Q(created_at__lte=F("starts_at") - window) & (
+        Q(rescheduled_at__isnull=True) | Q(rescheduled_at__lte=F("starts_at") - window)
+    )
     return Appointment.objects.filter(
+        told_in_time,
         status=Appointment.Status.SCHEDULED,
         reminder_sent_at__isnull=True,
         starts_at__gt=now,
-        starts_at__lte=now + dt.timedelta(hours=settings.REMINDER_HOURS),
+        starts_at__lte=now + window,
     ).order_by("starts_at")
 
 

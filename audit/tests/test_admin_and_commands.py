@@ -172,6 +172,11 @@ def test_the_worker_records_the_reminders_it_claims(dora: DoctorProfile, patient
         slot=SlotFactory(doctor=dora, weekday=0, start_time=dt.time(14), end_time=dt.time(15)),
         date=TODAY,
     )
+    # Booked the day before: its reminder is due (one booked inside the reminder window
+    # gets none, its confirmation being news enough).
+    Appointment.objects.filter(pk=today.pk).update(
+        created_at=today.starts_at - dt.timedelta(days=2)
+    )
 
     call_command("run_worker", "--once", verbosity=0)
 

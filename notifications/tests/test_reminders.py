@@ -1,9 +1,14 @@
 """Each appointment starting within REMINDER_HOURS is reminded exactly once, however often
-the worker runs and however many run at once."""
+the worker runs and however many run at once; one booked or moved when it was already that
+close is not reminded at all (its confirmation just went out).
+
+The scene's clock stands at Monday 10:00, 24 hours before Tuesday 10:00: tests that want a
+reminder book two hours earlier (`book_early`), then come back to Monday 10:00."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 from collections.abc import Callable
 
@@ -14,7 +19,15 @@ from pytest_httpserver import HTTPServer
 from time_machine import TimeMachineFixture
 
 from notifications.models import Event, EventType
-from notifications.tests.conftest import HOOK, TUESDAY, received_ids, run_worker
+from notifications.tests.conftest import (
+    HOOK,
+    NEXT_TUESDAY,
+    NOW,
+    TUESDAY,
+    received,
+    received_ids,
+    run_worker,
+)
 from scheduling import services
 from scheduling.models import Appointment, Slot
 
@@ -30,16 +43,30 @@ def reminders() -> list[str]:
     )
 
 
+@pytest.fixture
+def book_early(
+    book: Callable[..., Appointment], time_machine: TimeMachineFixture
+) -> Callable[..., list[Appointment]]:
+    """Books these (slot, date) pairs at Monday 08:00, then the clock is at Monday 10:00."""
+
+    def _book(*wanted: tuple[int, dt.date]) -> list[Appointment]:
+        time_machine.move_to(NOW - dt.timedelta(hours=2), tick=True)
+        booked = [book(n, date=date) for n, date in wanted]
+        time_machine.move_to(NOW + dt.timedelta(seconds=5), tick=True)
+        return booked
+
+    return _book
+
+
 @pytest.mark.django_db
 def test_reminded_once_however_often_the_worker_runs(
-    book: Callable[..., Appointment], time_machine: TimeMachineFixture
+    book_early: Callable[..., list[Appointment]], time_machine: TimeMachineFixture
 ) -> None:
-    soon = book(0, date=TUESDAY)  # Tuesday 10:00: 24 hours from now
-    later = book(1, date=TUESDAY)  # Tuesday 10:30
-    next_week = book(2)
-    dropped = book(3, date=TUESDAY)
+    # Tuesday 10:00 (24 hours from now), 10:30, next week, and one cancelled.
+    soon, later, next_week, dropped = book_early(
+        (0, TUESDAY), (1, TUESDAY), (2, NEXT_TUESDAY), (3, TUESDAY)
+    )
     services.cancel(appointment=dropped, by=dropped.patient)
-    time_machine.shift(dt.timedelta(seconds=5))
 
     run_worker()
     run_worker()
@@ -64,13 +91,13 @@ def test_reminded_once_however_often_the_worker_runs(
 
 @pytest.mark.django_db
 def test_a_moved_appointment_is_reminded_of_its_new_time(
-    book: Callable[..., Appointment],
+    book_early: Callable[..., list[Appointment]],
     tuesday_slots: list[Slot],
     time_machine: TimeMachineFixture,
 ) -> None:
-    appointment = book(0, date=TUESDAY)
-    time_machine.shift(dt.timedelta(seconds=5))
+    [appointment] = book_early((0, TUESDAY))
     run_worker()
+    # Moved at Monday 10:00 to Tuesday 10:30: the reminder's moment is still to come.
     services.reschedule(
         appointment=appointment, by=appointment.patient, slot=tuesday_slots[1], date=TUESDAY
     )
@@ -90,10 +117,9 @@ def test_a_moved_appointment_is_reminded_of_its_new_time(
 
 @pytest.mark.django_db
 def test_dry_run_lists_what_is_due_and_changes_nothing(
-    book: Callable[..., Appointment], time_machine: TimeMachineFixture
+    book_early: Callable[..., list[Appointment]],
 ) -> None:
-    appointment = book(0, date=TUESDAY)
-    time_machine.shift(dt.timedelta(seconds=5))
+    [appointment] = book_early((0, TUESDAY))
 
     out = run_worker("--dry-run")
 
@@ -105,10 +131,12 @@ def test_dry_run_lists_what_is_due_and_changes_nothing(
 
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_at_once_remind_each_appointment_once(
-    book: Callable[..., Appointment], receiver: HTTPServer, time_machine: TimeMachineFixture
+    book_early: Callable[..., list[Appointment]],
+    receiver: HTTPServer,
+    time_machine: TimeMachineFixture,
 ) -> None:
     receiver.expect_request(HOOK).respond_with_data("ok")
-    due = [book(n, date=TUESDAY) for n in range(0, 12, 2)]  # 10:00, 11:00, ... 15:00
+    due = book_early(*[(n, TUESDAY) for n in range(0, 12, 2)])  # 10:00, 11:00, ... 15:00
     time_machine.shift(dt.timedelta(hours=6))
     start = threading.Barrier(2)
     errors: list[BaseException] = []
@@ -134,3 +162,39 @@ def test_two_workers_at_once_remind_each_appointment_once(
     assert len(reminder_mails) == len(due)
     ids = received_ids(receiver)
     assert len(ids) == len(set(ids)) == 2 * len(due)  # booked + reminder, each once
+
+
+@pytest.mark.django_db
+def test_booked_or_moved_inside_the_window_gets_no_separate_reminder(
+    book: Callable[..., Appointment],
+    book_early: Callable[..., list[Appointment]],
+    tuesday_slots: list[Slot],
+    receiver: HTTPServer,
+    time_machine: TimeMachineFixture,
+) -> None:
+    receiver.expect_request(HOOK).respond_with_data("ok")
+    [moved] = book_early((4, NEXT_TUESDAY))
+    # Monday 12:00: Tuesday 11:00 and 11:30 are 23 hours away, inside the 24-hour window;
+    # one is booked, the other moved there.
+    time_machine.shift(dt.timedelta(hours=2))
+    booked = book(2, date=TUESDAY)
+    services.reschedule(appointment=moved, by=moved.patient, slot=tuesday_slots[3], date=TUESDAY)
+
+    for _ in range(3):
+        run_worker()
+        time_machine.shift(dt.timedelta(hours=6))
+
+    assert reminders() == []
+    subjects = [m.subject for m in mail.outbox]
+    assert len(subjects) == 3  # two confirmations, the new time
+    assert not any(s.startswith("Reminder:") for s in subjects)
+    types = [json.loads(body)["type"] for _, body in received(receiver)]
+    assert sorted(types) == [
+        "appointment.booked",
+        "appointment.booked",
+        "appointment.rescheduled",
+    ]
+    booked.refresh_from_db()
+    moved.refresh_from_db()
+    assert booked.reminder_sent_at is None
+    assert moved.reminder_sent_at is None
