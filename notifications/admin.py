@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.text import Truncator
 
 from notifications import selectors, services
 from notifications.models import Delivery, DeliveryAttempt, Event, EventType, WebhookEndpoint
@@ -45,7 +46,7 @@ class WebhookEndpointForm(forms.ModelForm):
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(admin.ModelAdmin):
     form = WebhookEndpointForm
-    list_display = ["name", "url", "is_active", "health", "last_error_shown", "from_environment"]
+    list_display = ["name", "url", "is_active", "health", "from_environment"]
     list_filter = ["is_active", "from_environment"]
     search_fields = ["name", "url"]
     readonly_fields = [
@@ -80,19 +81,18 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
             if obj.failing_since
             else ""
         )
+        error = ""
+        if obj.last_error_at:
+            error = f"{timezone.localtime(obj.last_error_at):%H:%M} {obj.last_error}"
         return format_html(
-            '<a href="{}?endpoint__id__exact={}&amp;failing=yes">Failing{}: {} delivery(ies)</a>',
+            '<a href="{}?endpoint__id__exact={}&amp;failing=yes">Failing{}: {} delivery(ies)</a>'
+            "<br><small>{}</small>",
             reverse("admin:notifications_delivery_changelist"),
             obj.pk,
             since,
             obj.failing,
+            Truncator(error).chars(120),
         )
-
-    @admin.display(description="last error", ordering="last_error_at")
-    def last_error_shown(self, obj: WebhookEndpoint) -> str:
-        if not obj.last_error_at:
-            return "-"
-        return f"{timezone.localtime(obj.last_error_at):%Y-%m-%d %H:%M}: {obj.last_error[:120]}"
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         fields = list(self.readonly_fields)
