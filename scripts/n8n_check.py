@@ -237,6 +237,8 @@ class N8n:
         self.process: Process | None = None
         self.url = f"http://{HOST}:{port}"
         self.broker_port = free_port()
+        self.allow_crypto = True
+        self.probes = 0  # unsigned POSTs of the readiness check that reached the workflow
 
     def env(self) -> dict[str, str]:
         keep = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "TZ")}
@@ -252,7 +254,7 @@ class N8n:
             "N8N_RUNNERS_BROKER_PORT": str(self.broker_port),
             # What the README asks of every n8n that runs the Clinic workflow:
             "CLINIC_WEBHOOK_SECRET": self.secret,
-            "NODE_FUNCTION_ALLOW_BUILTIN": "crypto",
+            "NODE_FUNCTION_ALLOW_BUILTIN": "crypto" if self.allow_crypto else "",
             # On Node 20 isolated-vm is not built (see install_n8n).
             "N8N_EXPRESSION_ENGINE": "legacy",
             # Nothing leaves the machine.
@@ -314,9 +316,10 @@ class N8n:
         if mail_node["credentials"]["smtp"]["id"] != "n8nCheckSmtp0001":
             raise RuntimeError(f"the e-mail node was not linked: {mail_node['credentials']}")
 
-    def start(self, secret: str | None = None) -> None:
+    def start(self, secret: str | None = None, allow_crypto: bool = True) -> None:
         if secret is not None:
             self.secret = secret
+        self.allow_crypto = allow_crypto
         self.process = Process("n8n", [str(self.binary), "start"], self.env(), WORK).start()
 
     def healthy(self) -> bool:
@@ -329,9 +332,11 @@ class N8n:
         # An unsigned POST: the workflow refuses it (401) once its webhook is registered;
         # until then n8n answers 404.
         try:
-            return self.post(b"{}", {}).status_code != 404
+            registered = self.post(b"{}", {}).status_code != 404
         except requests.RequestException:
             return False
+        self.probes += registered
+        return registered
 
     def wait_ready(self) -> tuple[float, float]:
         """Seconds until /healthz answered, and until the webhook did."""
@@ -353,6 +358,33 @@ class N8n:
             headers={"Content-Type": "application/json"} | headers,
             timeout=10,
         )
+
+    def workflow_state(self) -> tuple[bool, str, bool]:
+        """(active, the e-mail node's credential id, whether handled ids are remembered)."""
+        workflow_id = json.loads(WORKFLOW.read_text())["id"]
+        [(active, nodes, static)] = self.query(
+            "SELECT active, nodes, staticData FROM workflow_entity WHERE id = ?", (workflow_id,)
+        )
+        [mail] = [n for n in json.loads(nodes) if n["type"] == "n8n-nodes-base.emailSend"]
+        remembered = bool(static and json.loads(static).get("global", {}).get("ids"))
+        return bool(active), mail["credentials"]["smtp"]["id"], remembered
+
+    def answers(self) -> collections.Counter[str]:
+        """n8n's executions by the node they ended in (its answer), or by their status."""
+        ended: collections.Counter[str] = collections.Counter()
+        rows = self.query(
+            "SELECT e.status, d.data FROM execution_entity e"
+            " LEFT JOIN execution_data d ON d.executionId = e.id"
+        )
+        for status, data in rows:
+            last = None
+            if status == "success" and data:
+                # n8n stores run data "flatted": objects refer to other entries by index.
+                flat = json.loads(data)
+                result = flat[int(flat[0]["resultData"])]
+                last = flat[int(result["lastNodeExecuted"])]
+            ended[last or status] += 1
+        return ended
 
     def query(self, sql: str, params: tuple = ()) -> list[tuple]:
         with contextlib.closing(
@@ -619,7 +651,9 @@ class Check:
         self.phase_restart(patient)
         self.phase_forged()
         self.phase_wrong_secret(patient)
+        self.phase_no_crypto(patient)
         self.phase_smtp_down(patient)
+        self.phase_reimport(patient)
         self.finish()
 
     def phase_everyday(self, patient: Browser, admin: Browser) -> None:
@@ -699,9 +733,16 @@ class Check:
         self.figures["replay_mails"] = len(self.sink.messages) - before
 
     def last_booked_request(self) -> tuple[bytes, dict[str, str]]:
+        return self.booked_request("DESC")
+
+    def first_booked_request(self) -> tuple[bytes, dict[str, str]]:
+        return self.booked_request("ASC")
+
+    def booked_request(self, order: str) -> tuple[bytes, dict[str, str]]:
+        """A delivered appointment.booked event, signed again now (as a retry would be)."""
         [(event_id, payload)] = self.clinic.rows(
             "SELECT id, payload FROM notifications_event WHERE type = 'appointment.booked'"
-            " ORDER BY created_at DESC LIMIT 1"
+            f" ORDER BY created_at {order} LIMIT 1"
         )
         body = json.dumps(json.loads(payload), separators=(",", ":"), ensure_ascii=False).encode()
         msg = str(uuid.UUID(event_id))
@@ -737,8 +778,64 @@ class Check:
             {e for e, _, outcome in attempts if outcome == "delivered"}
         )
 
+    def phase_no_crypto(self, patient: Browser) -> None:
+        say("5. n8n runs without NODE_FUNCTION_ALLOW_BUILTIN=crypto while a patient books")
+        self.n8n.stop()
+        self.n8n.start(allow_crypto=False)
+        self.n8n.wait_ready()
+        event = self.event_of(patient.book_first_free("mehmet-yilmaz"), "appointment.booked")
+        wait_for(
+            "n8n to answer 500",
+            lambda: any(code == 500 for _, code, _ in self.attempts_of([event])),
+            60,
+            every=1,
+        )
+        say("   allowing crypto again")
+        self.n8n.stop()
+        self.n8n.start()
+        self.n8n.wait_ready()
+        self.delivered([event], 120)
+        self.figures["no_crypto_500s"] = sum(
+            1 for _, code, _ in self.attempts_of([event]) if code == 500
+        )
+
+    def phase_reimport(self, patient: Browser) -> None:
+        say("7. the workflow is imported again (the README's command line), then activated")
+        self.n8n.stop()
+        self.n8n.cli("import:workflow", f"--input={WORKFLOW}")
+        active, credential, remembered = self.n8n.workflow_state()
+        self.figures["reimport_state"] = (
+            f"{'active' if active else 'inactive'}, credential "
+            f"{'kept' if credential == 'n8nCheckSmtp0001' else 'LOST'}, handled ids "
+            f"{'kept' if remembered else 'LOST'}"
+        )
+        # n8n up, the workflow inactive: its webhook answers 404 until it is activated.
+        self.n8n.start()
+        wait_for("n8n's /healthz", self.n8n.healthy, 180)
+        event = self.event_of(patient.book_first_free("piotr-nowak"), "appointment.booked")
+        wait_for(
+            "n8n to answer 404",
+            lambda: any(code == 404 for _, code, _ in self.attempts_of([event])),
+            60,
+            every=1,
+        )
+        self.n8n.stop()
+        workflow_id = json.loads(WORKFLOW.read_text())["id"]
+        self.n8n.cli("update:workflow", f"--id={workflow_id}", "--active=true")
+        self.n8n.start()
+        self.n8n.wait_ready()
+        self.delivered([event], 150)
+        self.figures["reimport_404s"] = sum(
+            1 for _, code, _ in self.attempts_of([event]) if code == 404
+        )
+        # An event handled before the re-import, sent again: still known, so no second e-mail.
+        before = len(self.sink.messages)
+        self.figures["reimport_replay"] = self.n8n.post(*self.first_booked_request()).status_code
+        time.sleep(2)
+        self.figures["reimport_replay_mails"] = len(self.sink.messages) - before
+
     def phase_smtp_down(self, patient: Browser) -> None:
-        say("5. the SMTP server is down while a patient books")
+        say("6. the SMTP server is down while a patient books")
         self.sink.stop()
         booked = patient.book_first_free("sofia-rossi")
         event = self.event_of(booked, "appointment.booked")
@@ -769,6 +866,7 @@ class Check:
         executions = dict(
             self.n8n.query("SELECT status, COUNT(*) FROM execution_entity GROUP BY status")
         )
+        ended = self.n8n.answers()
         all_attempts = self.clinic.rows(
             "SELECT a.status_code, a.outcome FROM notifications_deliveryattempt a"
             " JOIN notifications_delivery d ON d.id = a.delivery_id WHERE d.channel = 'webhook'"
@@ -776,47 +874,55 @@ class Check:
         answers = collections.Counter(
             "no answer" if code is None else str(code) for code, _ in all_attempts
         )
+        by_type = collections.Counter(t for _, t, _ in events)
         missing_mails = sum((expected_mails - received).values())
         extra_mails = sum((received - expected_mails).values())
         lost = len(undelivered) + missing_mails
         f = self.figures
         forged = f["forged"]
+
+        def listed(counter: collections.Counter[str] | dict[str, int], sep: str = " ×") -> str:
+            return ", ".join(f"{k}{sep}{v}" for k, v in sorted(counter.items()))
+
         rows = [
-            ("events recorded by Clinic", len(events), ""),
+            ("events recorded by Clinic", len(events), listed(by_type)),
             ("  of them by seed_demo", f["demo_events"], "must be 0"),
             (
-                "webhook deliveries delivered (2xx)",
+                "webhook deliveries delivered",
                 len(deliveries) - len(undelivered),
                 f"of {len(deliveries)}",
             ),
             (
                 "n8n executions",
                 sum(executions.values()),
-                ", ".join(f"{k} {v}" for k, v in sorted(executions.items())),
+                f"ended in: {listed(ended)} (the check's readiness probes: {self.n8n.probes})",
             ),
-            ("  that succeeded", executions.get("success", 0), ""),
             (
-                "answers n8n gave Clinic",
-                len(all_attempts),
-                ", ".join(f"{k}: {v}" for k, v in sorted(answers.items())),
+                "  that succeeded",
+                executions.get("success", 0),
+                "n8n's status; 'canceled': n8n was stopped mid-request",
             ),
+            ("answers to Clinic's attempts", len(all_attempts), listed(answers, ": ")),
             (
                 "e-mails received by the SMTP sink",
                 len(self.sink.messages),
-                f"expected {sum(expected_mails.values())}, missing {missing_mails}, "
-                f"extra {extra_mails}",
+                f"expected {sum(expected_mails.values())} (one per appointment event), "
+                f"missing {missing_mails}, extra {extra_mails}",
             ),
             (
                 "forged requests refused (401)",
                 sum(1 for c in forged.values() if c == 401),
-                f"of {len(forged)}: " + ", ".join(f"{k} {v}" for k, v in forged.items()),
+                f"of {len(forged)}: {listed(forged, ' ')}",
             ),
-            ("replay of a delivered event", f["replay"], f"second e-mails: {f['replay_mails']}"),
+            (
+                "replay of a delivered event: answer",
+                f["replay"],
+                f"second e-mails: {f['replay_mails']}",
+            ),
             (
                 "n8n restart: deliveries retried, then delivered",
                 f["restart_events"],
-                "failed answers before: "
-                + ", ".join(f"{k} ×{v}" for k, v in sorted(f["restart_failed_answers"].items())),
+                f"answers before: {listed(f['restart_failed_answers'])}",
             ),
             (
                 "wrong secret: deliveries retried (401) while wrong",
@@ -828,7 +934,18 @@ class Check:
                 f["wrong_secret_delivered"],
                 f"of {f['wrong_secret_events']}",
             ),
-            ("SMTP down: answered 503, delivered after", f["smtp_down_503s"], ""),
+            ("crypto not allowed: answers 500, then delivered", f["no_crypto_500s"], ""),
+            ("SMTP down: answers 503, then delivered", f["smtp_down_503s"], ""),
+            (
+                "re-import: answers 404 while inactive",
+                f["reimport_404s"],
+                f"{f['reimport_state']}; delivered after activation",
+            ),
+            (
+                "  an event handled before it, again: answer",
+                f["reimport_replay"],
+                f"second e-mails: {f['reimport_replay_mails']}",
+            ),
             ("EVENTS LOST", lost, "must be 0"),
         ]
         width = max(len(r[0]) for r in rows)
@@ -846,6 +963,10 @@ class Check:
             and all(c == 401 for c in forged.values())
             and f["replay_mails"] == 0
             and f["wrong_secret_delivered"] == f["wrong_secret_events"]
+            and f["no_crypto_500s"] > 0
+            and f["smtp_down_503s"] > 0
+            and f["reimport_404s"] > 0
+            and f["reimport_replay_mails"] == 0
         )
 
 
