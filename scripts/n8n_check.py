@@ -902,7 +902,7 @@ class Check:
             (
                 "  that succeeded",
                 executions.get("success", 0),
-                "n8n's status; 'canceled': n8n was stopped mid-request",
+                "n8n's status; the rest were cut off when the check stopped n8n mid-request",
             ),
             ("answers to Clinic's attempts", len(all_attempts), listed(answers, ": ")),
             (
