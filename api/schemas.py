@@ -46,12 +46,13 @@ class FieldError(Schema):
 
 
 class Opening(Schema):
-    slot: uuid.UUID = Field(description="The weekly slot's public id: book with it.")
+    slot: uuid.UUID = Field(description="The slot's public id (weekly or extra): book with it.")
     date: dt.date
     starts_at: dt.datetime
     ends_at: dt.datetime
-    state: Literal["free", "taken", "past"] = Field(
-        description="free: bookable; taken: booked by someone; past: too late to book."
+    state: Literal["free", "taken", "past", "paused"] = Field(
+        description="free: bookable; taken: booked by someone; past: too late to book; "
+        "paused: the doctor is not taking bookings at the moment."
     )
 
 
@@ -66,13 +67,14 @@ class Error(Schema):
     )
 
 
-def opening_out(opening: availability.Opening) -> dict[str, Any]:
+def opening_out(opening: availability.Opening, *, paused: bool = False) -> dict[str, Any]:
+    """`paused`: the doctor takes no bookings, so an opening that would be free is not."""
     return {
         "slot": opening.slot.public_id,
         "date": opening.date,
         "starts_at": opening.starts_at,
         "ends_at": opening.ends_at,
-        "state": opening.state,
+        "state": "paused" if paused and opening.is_free else opening.state,
     }
 
 

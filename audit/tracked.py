@@ -45,6 +45,8 @@ def _appointment_change(before: Values, after: Values) -> str:
         return str(after["status"])  # checked_in, completed, cancelled, no_show
     if {"slot", "date"} & set(after):
         return "rescheduled"
+    if set(after) == {"doctor_notes"}:
+        return "notes_changed"
     if set(after) == {"reminder_sent_at"}:
         return "reminder_sent" if after["reminder_sent_at"] else "reminder_cleared"
     return "changed"
@@ -93,6 +95,7 @@ TRACKED: dict[type[models.Model], Tracked] = {
         "appointment",
         key=lambda a: str(a.public_id),
         ignored=frozenset({"updated_at"}),
+        secret=frozenset({"doctor_notes"}),
         name_change=_appointment_change,
     ),
     Specialty: Tracked("specialty", key=lambda s: s.slug),

@@ -25,10 +25,12 @@ class _NoDelete(admin.ModelAdmin):
 class SlotForm(forms.ModelForm):
     class Meta:
         model = Slot
-        fields = ["doctor", "weekday", "start_time", "end_time"]
+        fields = ["doctor", "weekday", "date", "start_time", "end_time"]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        if data.get("date") is not None:
+            data["weekday"] = data["date"].weekday()  # an extra slot's weekday is its date's
         if not self.errors and self.instance.pk is None:
             try:
                 # Dry run of the same rule the save uses, for an error next to the form.
@@ -36,6 +38,7 @@ class SlotForm(forms.ModelForm):
                     services.add_slot(
                         doctor=data["doctor"],
                         weekday=data["weekday"],
+                        date=data.get("date"),
                         start_time=data["start_time"],
                         end_time=data["end_time"],
                     )
@@ -51,7 +54,7 @@ class SlotForm(forms.ModelForm):
 @admin.register(Slot)
 class SlotAdmin(_NoDelete):
     form = SlotForm
-    list_display = ["doctor", "weekday", "start_time", "end_time", "is_active"]
+    list_display = ["doctor", "weekday", "date", "start_time", "end_time", "is_active"]
     list_filter = ["is_active", "weekday", "doctor__specialty", "doctor__branch"]
     search_fields = ["doctor__user__full_name"]
     list_select_related = ["doctor__user"]
@@ -60,13 +63,17 @@ class SlotAdmin(_NoDelete):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Slot | None = None) -> list[str]:
         # A slot's time is part of every appointment booked in it: retire and add instead.
-        return ["doctor", "weekday", "start_time", "end_time", "is_active"] if obj else []
+        return ["doctor", "weekday", "date", "start_time", "end_time", "is_active"] if obj else []
 
     def save_model(self, request: HttpRequest, obj: Slot, form: Any, change: bool) -> None:
         if change:
             return
         created = services.add_slot(
-            doctor=obj.doctor, weekday=obj.weekday, start_time=obj.start_time, end_time=obj.end_time
+            doctor=obj.doctor,
+            weekday=obj.weekday,
+            date=obj.date,
+            start_time=obj.start_time,
+            end_time=obj.end_time,
         )
         obj.pk = created.pk
 
@@ -87,13 +94,14 @@ class TimeOffForm(forms.ModelForm):
 
     class Meta:
         model = TimeOff
-        fields = ["doctor", "start_date", "end_date", "reason"]
+        fields = ["doctor", "start_date", "end_date", "start_time", "end_time", "reason"]
+        help_texts = {"start_time": "With an end time: those hours of each day only."}
 
 
 @admin.register(TimeOff)
 class TimeOffAdmin(_NoDelete):
     form = TimeOffForm
-    list_display = ["doctor", "start_date", "end_date", "reason", "is_active"]
+    list_display = ["doctor", "start_date", "end_date", "start_time", "end_time", "reason"]
     list_filter = ["is_active"]
     search_fields = ["doctor__user__full_name", "reason"]
     list_select_related = ["doctor__user"]
@@ -102,7 +110,8 @@ class TimeOffAdmin(_NoDelete):
     actions = ["end_time_off"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: TimeOff | None = None) -> list[str]:
-        return ["doctor", "start_date", "end_date", "is_active"] if obj else []
+        fixed = ["doctor", "start_date", "end_date", "start_time", "end_time", "is_active"]
+        return fixed if obj else []
 
     def save_model(self, request: HttpRequest, obj: TimeOff, form: Any, change: bool) -> None:
         if change:
@@ -113,6 +122,8 @@ class TimeOffAdmin(_NoDelete):
                 doctor=obj.doctor,
                 start_date=obj.start_date,
                 end_date=obj.end_date,
+                start_time=obj.start_time,
+                end_time=obj.end_time,
                 reason=obj.reason,
                 cancel_booked=form.cleaned_data.get("cancel_booked", False),
             )
@@ -181,6 +192,7 @@ class AppointmentAdmin(_NoDelete):
         "cancelled_by",
         "cancellation_reason",
         "rescheduled_at",
+        "doctor_notes",
     ]
 
     def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:

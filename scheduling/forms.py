@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from typing import Any
 
@@ -53,14 +54,178 @@ class SlotForm(forms.Form):
     end_time = forms.TimeField(label="To", widget=forms.TimeInput(attrs={"type": "time"}))
 
 
+_TIME = r"(\d{1,2})(?:[:.](\d{2}))?"
+_RANGE = re.compile(rf"^\s*{_TIME}\s*(?:-|–|—|to)\s*{_TIME}\s*$", re.IGNORECASE)
+_SEPARATORS = re.compile(r"\s*(?:,|;|\n|\band\b)\s*", re.IGNORECASE)
+
+
+def _clock_time(hours: str, minutes: str | None) -> dt.time:
+    h, m = int(hours), int(minutes or 0)
+    if h == 24 and m == 0:
+        return dt.time(23, 59)
+    if not (0 <= h <= 23 and 0 <= m <= 59):
+        raise ValueError
+    return dt.time(h, m)
+
+
+class TimeRangesField(forms.CharField):
+    """Times of day as text: "09:00-12:30, 14:00-17:00" (also "9-12:30 and 14-17")."""
+
+    default_error_messages = {
+        "invalid": 'Write the times like "09:00-12:30, 14:00-17:00".',
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("max_length", 200)
+        super().__init__(**kwargs)
+
+    def to_python(self, value: Any) -> list[tuple[dt.time, dt.time]]:  # type: ignore[override]
+        text = super().to_python(value)
+        ranges = []
+        for part in _SEPARATORS.split(text.strip()):
+            if not part:
+                continue
+            match = _RANGE.match(part)
+            if match is None:
+                raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+            try:
+                start = _clock_time(match[1], match[2])
+                end = _clock_time(match[3], match[4])
+            except ValueError:
+                raise forms.ValidationError(
+                    f'"{part}" is not a time of day.', code="invalid"
+                ) from None
+            if end <= start:
+                raise forms.ValidationError(
+                    f"{start:%H:%M}–{end:%H:%M} must end after it starts.", code="order"
+                )
+            ranges.append((start, end))
+        return sorted(ranges)
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return format_ranges(value)
+        return value
+
+
+def format_ranges(ranges: list[tuple[dt.time, dt.time]]) -> str:
+    return ", ".join(f"{a:%H:%M}-{b:%H:%M}" for a, b in ranges)
+
+
+VISIT_CHOICES = [(m, f"{m} minutes") for m in (10, 15, 20, 30, 45, 60)]
+_DAY_FIELDS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+_RANGES_PLACEHOLDER = "e.g. 09:00-12:30, 14:00-17:00"
+
+
+class WorkingHoursForm(forms.Form):
+    """A doctor's weekly hours: one or more ranges a day, cut into visits of one length."""
+
+    visit_minutes = forms.TypedChoiceField(
+        choices=VISIT_CHOICES, coerce=int, initial=20, label="Length of a visit"
+    )
+    plan = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for weekday, name in enumerate(_DAY_FIELDS):
+            self.fields[name] = TimeRangesField(
+                label=Weekday(weekday).label,
+                widget=forms.TextInput(
+                    attrs={"placeholder": _RANGES_PLACEHOLDER, "autocomplete": "off"}
+                ),
+            )
+        # The days first, then the visit length.
+        self.order_fields([*_DAY_FIELDS, "visit_minutes", "plan"])
+
+    def day_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in _DAY_FIELDS]
+
+    @staticmethod
+    def initial_for(hours: dict[int, list[tuple[dt.time, dt.time]]], visit: int | None) -> dict:
+        initial: dict[str, Any] = {_DAY_FIELDS[d]: format_ranges(r) for d, r in hours.items()}
+        if visit in dict(VISIT_CHOICES):
+            initial["visit_minutes"] = visit
+        return initial
+
+    def hours(self) -> dict[int, list[tuple[dt.time, dt.time]]]:
+        return {
+            weekday: self.cleaned_data[name]
+            for weekday, name in enumerate(_DAY_FIELDS)
+            if self.cleaned_data.get(name)
+        }
+
+
+class ExtraHoursForm(forms.Form):
+    date = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}))
+    ranges = TimeRangesField(
+        label="Hours",
+        required=True,
+        widget=forms.TextInput(attrs={"placeholder": "e.g. 09:00-12:00", "autocomplete": "off"}),
+    )
+    visit_minutes = forms.TypedChoiceField(
+        choices=VISIT_CHOICES, coerce=int, initial=20, label="Length of a visit"
+    )
+
+
 class TimeOffForm(forms.Form):
     start_date = forms.DateField(label="First day", widget=forms.DateInput(attrs={"type": "date"}))
-    end_date = forms.DateField(label="Last day", widget=forms.DateInput(attrs={"type": "date"}))
+    end_date = forms.DateField(
+        label="Last day",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Leave empty for one day.",
+    )
+    start_time = forms.TimeField(
+        label="From",
+        required=False,
+        widget=forms.TimeInput(attrs={"type": "time"}),
+        help_text="Only part of the day (e.g. an afternoon or a break)? Give its hours; "
+        "leave both times empty for whole days.",
+    )
+    end_time = forms.TimeField(
+        label="To", required=False, widget=forms.TimeInput(attrs={"type": "time"})
+    )
     reason = forms.CharField(max_length=200, required=False)
     cancel_booked = forms.BooleanField(
         required=False,
-        label="Cancel appointments already booked in these days and tell the patients",
+        label="Cancel the appointments already booked in this time and tell the patients",
     )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("start_date") and not data.get("end_date"):
+            data["end_date"] = data["start_date"]
+        start, end = data.get("start_time"), data.get("end_time")
+        if (start is None) != (end is None) and not self.errors:
+            missing = "end_time" if end is None else "start_time"
+            self.add_error(missing, "Give both times for part of a day, or neither.")
+        elif start is not None and end is not None and end <= start:
+            self.add_error("end_time", "The time off must end after it starts.")
+        return data
+
+
+class NotesForm(forms.Form):
+    doctor_notes = forms.CharField(
+        label="Your notes",
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Only you and the clinic's admins see these notes; they are never sent to "
+        "the patient.",
+    )
+
+
+class CalendarQuery(forms.Form):
+    """`?date=YYYY-MM-DD` of the doctor's week and day views (today when missing)."""
+
+    date = forms.DateField(required=False, input_formats=["%Y-%m-%d"])
+
+    def clean_date(self) -> dt.date | None:
+        date = self.cleaned_data["date"]
+        if date is not None and not dt.date(2000, 1, 1) <= date <= dt.date(2200, 1, 1):
+            raise forms.ValidationError("Choose a date between 2000 and 2200.")
+        return date
 
 
 def is_uuid(value: str) -> bool:

@@ -26,15 +26,32 @@ class SlotQuerySet(KeptQuerySet):
     def active(self) -> SlotQuerySet:
         return self.filter(is_active=True)
 
+    def weekly(self) -> SlotQuerySet:
+        return self.filter(date__isnull=True)
+
+    def extra(self) -> SlotQuerySet:
+        """Extra slots: those that exist on one date only."""
+        return self.filter(date__isnull=False)
+
+    def on_dates(self, start: dt.date, end: dt.date) -> SlotQuerySet:
+        """Every slot that may happen between start and end: the weekly ones and the extra
+        ones dated in the range."""
+        return self.filter(Q(date__isnull=True) | Q(date__gte=start, date__lte=end))
+
 
 class Slot(KeptForever, models.Model):
-    """One of a doctor's weekly recurring times, e.g. Mondays 09:00-09:30 (clinic time)."""
+    """One of a doctor's times (clinic time): weekly, e.g. Mondays 09:00-09:30, or, with a
+    `date`, an extra time on that date only (a one-off Saturday clinic). An extra slot's
+    `weekday` is its date's, so every rule about weekdays holds for both."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     doctor = models.ForeignKey(DoctorProfile, on_delete=models.PROTECT, related_name="slots")
     weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
     start_time = models.TimeField()
     end_time = models.TimeField()
+    date = models.DateField(
+        null=True, blank=True, help_text="Only on this date (extra hours); empty: every week."
+    )
     # Retired slots are deactivated, never deleted: past appointments point at them.
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -54,8 +71,13 @@ class Slot(KeptForever, models.Model):
             ),
             models.UniqueConstraint(
                 fields=["doctor", "weekday", "start_time"],
-                condition=Q(is_active=True),
+                condition=Q(is_active=True, date__isnull=True),
                 name="scheduling_slot_unique_active_start",
+            ),
+            models.UniqueConstraint(
+                fields=["doctor", "date", "start_time"],
+                condition=Q(is_active=True, date__isnull=False),
+                name="scheduling_slot_unique_active_dated_start",
             ),
         ]
         indexes = [
@@ -65,10 +87,22 @@ class Slot(KeptForever, models.Model):
         ]
 
     def __str__(self) -> str:
+        day = f"{self.date:%a %d %b %Y}" if self.date else self.get_weekday_display()
         return (
-            f"{self.get_weekday_display()} {self.start_time:%H:%M}-{self.end_time:%H:%M}"
+            f"{day} {self.start_time:%H:%M}-{self.end_time:%H:%M}"
             f"{'' if self.is_active else ' (retired)'}"
         )
+
+    @property
+    def is_extra(self) -> bool:
+        return self.date is not None
+
+    def happens_on(self, date: dt.date) -> bool:
+        """Whether the slot is one of the doctor's times on that date (active or not)."""
+        return date == self.date if self.date is not None else date.weekday() == self.weekday
+
+    def overlaps(self, start: dt.time, end: dt.time) -> bool:
+        return self.start_time < end and start < self.end_time
 
     @property
     def duration(self) -> dt.timedelta:
@@ -84,14 +118,21 @@ class TimeOffQuerySet(KeptQuerySet):
     def covering(self, date: dt.date) -> TimeOffQuerySet:
         return self.filter(start_date__lte=date, end_date__gte=date)
 
+    def over(self, start: dt.time, end: dt.time) -> TimeOffQuerySet:
+        """Whole days, and part days whose hours overlap start-end."""
+        return self.filter(Q(start_time__isnull=True) | Q(start_time__lt=end, end_time__gt=start))
+
 
 class TimeOff(KeptForever, models.Model):
-    """Days (inclusive) on which a doctor takes no bookings."""
+    """A doctor's absence: whole days from start_date to end_date (inclusive), or, with
+    start and end times, those hours on each of those days (a part-day absence, a break)."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     doctor = models.ForeignKey(DoctorProfile, on_delete=models.PROTECT, related_name="time_off")
     start_date = models.DateField()
     end_date = models.DateField()
+    start_time = models.TimeField(null=True, blank=True)
+    end_time = models.TimeField(null=True, blank=True)
     reason = models.CharField(max_length=200, blank=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -106,15 +147,42 @@ class TimeOff(KeptForever, models.Model):
                 condition=Q(end_date__gte=models.F("start_date")),
                 name="scheduling_timeoff_ends_after_start",
             ),
+            # Whole days (no times) or a part of each day (both times, in order).
+            models.CheckConstraint(
+                condition=Q(start_time__isnull=True, end_time__isnull=True)
+                | Q(start_time__isnull=False, end_time__gt=models.F("start_time")),
+                name="scheduling_timeoff_part_day_valid",
+            ),
         ]
         indexes = [
             models.Index(fields=["doctor", "end_date"], name="scheduling_timeoff_doctor_idx"),
         ]
 
     def __str__(self) -> str:
+        return f"{self.doctor}: off {self.period_label}"
+
+    @property
+    def is_part_day(self) -> bool:
+        return self.start_time is not None
+
+    @property
+    def period_label(self) -> str:
+        """E.g. "Wed 03 Jun 2026, 14:00–18:00" or "Mon 08 Jun – Fri 12 Jun 2026"."""
         if self.start_date == self.end_date:
-            return f"{self.doctor}: off on {self.start_date:%d %b %Y}"
-        return f"{self.doctor}: off {self.start_date:%d %b} – {self.end_date:%d %b %Y}"
+            days = f"{self.start_date:%a %d %b %Y}"
+        else:
+            days = f"{self.start_date:%a %d %b} – {self.end_date:%a %d %b %Y}"
+        if self.start_time is None or self.end_time is None:
+            return days
+        return f"{days}, {self.start_time:%H:%M}–{self.end_time:%H:%M}"
+
+    def blocks(self, date: dt.date, start: dt.time, end: dt.time) -> bool:
+        """Whether a time from start to end on that date falls in this absence."""
+        if not self.start_date <= date <= self.end_date:
+            return False
+        if self.start_time is None or self.end_time is None:
+            return True
+        return self.start_time < end and start < self.end_time
 
 
 class AppointmentQuerySet(KeptQuerySet):
@@ -171,6 +239,10 @@ class Appointment(KeptForever, models.Model):
     ends_at = models.DateTimeField()
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.SCHEDULED)
     reason = models.TextField("reason for the visit", blank=True, max_length=1000)
+    # The doctor's own notes: shown to the doctor and admins only, never sent anywhere
+    # (e-mails, webhooks, calendar feeds, the patient's pages); the audit trail records that
+    # they changed, not what they say.
+    doctor_notes = models.TextField("doctor's notes", blank=True, max_length=5000)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -190,6 +262,10 @@ class Appointment(KeptForever, models.Model):
     reminder_sent_at = models.DateTimeField(null=True, blank=True)
 
     objects = AppointmentQuerySet.as_manager()
+
+    # Not a column: the patient's place in the day's queue, where a read has numbered it
+    # (selectors.todays_queue, selectors.queue_number).
+    queue_number: int | None = None
 
     class Meta:
         ordering = ["starts_at"]

@@ -8,15 +8,17 @@ not see: someone else's appointment does not exist for them.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
 from uuid import UUID
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import DoctorProfile, User
 from scheduling import clock
-from scheduling.models import Appointment, AppointmentQuerySet
+from scheduling.models import Appointment, AppointmentQuerySet, Slot, TimeOff
 
 Status = Appointment.Status
 
@@ -62,19 +64,26 @@ def slots_in_use(doctor: DoctorProfile, *, now: dt.datetime) -> set[int]:
 
 
 def appointments_during(
-    doctor: DoctorProfile, start_date: dt.date, end_date: dt.date, *, now: dt.datetime
+    doctor: DoctorProfile,
+    start_date: dt.date,
+    end_date: dt.date,
+    *,
+    now: dt.datetime,
+    start_time: dt.time | None = None,
+    end_time: dt.time | None = None,
 ) -> list[Appointment]:
-    """The doctor's scheduled appointments still to start on those days (time off would
-    cancel them)."""
-    return list(
-        Appointment.objects.filter(
-            doctor=doctor,
-            status=Status.SCHEDULED,
-            date__gte=start_date,
-            date__lte=end_date,
-            starts_at__gt=now,
-        ).select_related("patient")
+    """The doctor's scheduled appointments still to start on those days, or, with the times,
+    in those hours of each day (time off would cancel them), with their patients."""
+    booked = Appointment.objects.filter(
+        doctor=doctor,
+        status=Status.SCHEDULED,
+        date__gte=start_date,
+        date__lte=end_date,
+        starts_at__gt=now,
     )
+    if start_time is not None and end_time is not None:
+        booked = booked.filter(slot__start_time__lt=end_time, slot__end_time__gt=start_time)
+    return list(booked.select_related("patient").order_by("starts_at"))
 
 
 def todays_queue(doctor: DoctorProfile, *, now: dt.datetime | None = None) -> list[Appointment]:
@@ -104,4 +113,109 @@ def patients_of(doctor: DoctorProfile) -> QuerySet[User]:
         User.objects.filter(pk__in=seen.values("patient_id"))
         .select_related("patient_profile")
         .order_by("full_name")
+    )
+
+
+# --- The doctor's own calendar ----------------------------------------------------------
+
+TimeRange = tuple[dt.time, dt.time]
+
+
+def merge_ranges(slots: list[Slot]) -> list[TimeRange]:
+    """Back-to-back slots as one range: 09:00-09:20, 09:20-09:40 -> 09:00-09:40."""
+    ranges: list[TimeRange] = []
+    for slot in sorted(slots, key=lambda s: s.start_time):
+        if ranges and ranges[-1][1] == slot.start_time:
+            ranges[-1] = (ranges[-1][0], slot.end_time)
+        else:
+            ranges.append((slot.start_time, slot.end_time))
+    return ranges
+
+
+def current_hours(doctor: DoctorProfile) -> tuple[dict[int, list[TimeRange]], int | None]:
+    """The doctor's weekly hours as ranges per weekday, and their usual visit length in
+    minutes (None without weekly slots): what the working-hours form starts from."""
+    weekly = list(Slot.objects.active().weekly().filter(doctor=doctor))
+    by_day: dict[int, list[Slot]] = {}
+    for slot in weekly:
+        by_day.setdefault(slot.weekday, []).append(slot)
+    lengths = Counter(int(s.duration.total_seconds() // 60) for s in weekly)
+    visit = lengths.most_common(1)[0][0] if lengths else None
+    return {day: merge_ranges(slots) for day, slots in sorted(by_day.items())}, visit
+
+
+def upcoming_extra_slots(doctor: DoctorProfile, today: dt.date) -> list[Slot]:
+    return list(
+        Slot.objects.active()
+        .extra()
+        .filter(doctor=doctor, date__gte=today)
+        .order_by("date", "start_time")
+    )
+
+
+@dataclass
+class CalendarDay:
+    """One day of the doctor's own calendar: their hours, absences and appointments."""
+
+    date: dt.date
+    is_today: bool
+    hours: list[TimeRange] = field(default_factory=list)
+    extra_hours: list[TimeRange] = field(default_factory=list)
+    absences: list[TimeOff] = field(default_factory=list)
+    appointments: list[Appointment] = field(default_factory=list)
+
+    @property
+    def whole_day_off(self) -> bool:
+        return any(not t.is_part_day for t in self.absences)
+
+
+def doctor_calendar(
+    doctor: DoctorProfile, start: dt.date, end: dt.date, *, today: dt.date
+) -> list[CalendarDay]:
+    """Every day from start to end with the doctor's hours, time off and the appointments
+    that are not cancelled (with their patients): three queries."""
+    slots = list(
+        Slot.objects.active()
+        .filter(doctor=doctor)
+        .filter(Q(date__isnull=True) | Q(date__gte=start, date__lte=end))
+    )
+    absences = list(
+        TimeOff.objects.active()
+        .filter(doctor=doctor, start_date__lte=end, end_date__gte=start)
+        .order_by("start_date", "start_time")
+    )
+    appointments = list(
+        Appointment.objects.holding_slot()
+        .filter(doctor=doctor, date__gte=start, date__lte=end)
+        .select_related("patient")
+        .order_by("starts_at")
+    )
+    days = []
+    date = start
+    while date <= end:
+        day = CalendarDay(date=date, is_today=date == today)
+        weekly = [s for s in slots if s.date is None and s.weekday == date.weekday()]
+        day.hours = merge_ranges(weekly)
+        day.extra_hours = merge_ranges([s for s in slots if s.date == date])
+        day.absences = [t for t in absences if t.start_date <= date <= t.end_date]
+        day.appointments = [a for a in appointments if a.date == date]
+        days.append(day)
+        date += dt.timedelta(days=1)
+    return days
+
+
+def queue_number(appointment: Appointment) -> int | None:
+    """The appointment's place in its doctor's queue that day: patients are numbered in the
+    order they checked in (ties in slot order), as `services.todays_queue` numbers them."""
+    checked_in_at = appointment.checked_in_at
+    if checked_in_at is None or appointment.status == Appointment.Status.CANCELLED:
+        return None
+    return (
+        Appointment.objects.holding_slot()
+        .filter(doctor_id=appointment.doctor_id, date=appointment.date)
+        .filter(
+            Q(checked_in_at__lt=checked_in_at)
+            | Q(checked_in_at=checked_in_at, starts_at__lte=appointment.starts_at)
+        )
+        .count()
     )

@@ -9,18 +9,22 @@ them re-checks a rule. Each write runs in one transaction and announces itself t
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+import hashlib
+import itertools
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.formats import date_format
 
 from accounts.models import DoctorProfile, User
 from scheduling import availability, clock, events, selectors
 from scheduling.errors import NotAllowed, SchedulingError, SlotTaken
-from scheduling.models import Appointment, Slot, TimeOff
+from scheduling.models import Appointment, Slot, TimeOff, Weekday
 
 Status = Appointment.Status
 
@@ -91,6 +95,10 @@ def check_bookable(
         raise SchedulingError(
             f"That time is not one of {doctor.display_name}'s consultation slots.", "bad_slot"
         )
+    if slot.date is not None and slot.date != date:
+        raise SchedulingError(
+            f"This time is on {date_format(slot.date, 'l j F Y')} only.", "wrong_date"
+        )
     if date.weekday() != slot.weekday:
         raise SchedulingError(
             f"This slot is on {slot.get_weekday_display()}s, but "
@@ -116,9 +124,19 @@ def check_bookable(
             f"Appointments can be booked up to {settings.BOOKING_HORIZON_DAYS} days ahead.",
             "beyond_horizon",
         )
-    if TimeOff.objects.active().filter(doctor=doctor).covering(date).exists():
+    absence = (
+        TimeOff.objects.active()
+        .filter(doctor=doctor)
+        .covering(date)
+        .over(slot.start_time, slot.end_time)
+        .order_by()
+        .values_list("start_time")
+        .first()
+    )
+    if absence is not None:
+        at = " at that time" if absence[0] is not None else ""
         raise SchedulingError(
-            f"{doctor.display_name} is not seeing patients on {date_format(date, 'j F Y')}.",
+            f"{doctor.display_name} is not seeing patients{at} on {date_format(date, 'j F Y')}.",
             "time_off",
         )
     clashes = Appointment.objects.open().filter(
@@ -437,6 +455,27 @@ VISIT_ACTIONS: dict[str, Callable[..., Appointment]] = {
 }
 
 
+@transaction.atomic
+def set_doctor_notes(*, appointment: Appointment, by: User, notes: str) -> Appointment:
+    """The doctor's private notes on the appointment (its doctor, or an admin), whatever its
+    state. The audit trail records the change, not the text."""
+    appt = _lock_appointment(appointment, "doctor__user")
+    _require_staff(appt, by)
+    notes = notes.strip()
+    if len(notes) > NOTES_MAX_LENGTH:
+        raise SchedulingError(
+            f"Notes can be at most {NOTES_MAX_LENGTH} characters long.", "notes_too_long"
+        )
+    if appt.doctor_notes != notes:
+        appt.doctor_notes = notes
+        appt.save(update_fields=["doctor_notes", "updated_at"])
+    appointment.doctor_notes = notes
+    return appt
+
+
+NOTES_MAX_LENGTH = 5000
+
+
 # --- The doctor's calendar ----------------------------------------------------------------
 
 
@@ -453,43 +492,111 @@ def set_accepting_bookings(*, doctor: DoctorProfile, accepting: bool) -> DoctorP
     return doctor
 
 
-@transaction.atomic
-def add_slot(
-    *, doctor: DoctorProfile, weekday: int, start_time: dt.time, end_time: dt.time
-) -> Slot:
-    """A new weekly slot; a doctor's active slots on one weekday never overlap."""
-    # Serialises slot edits of one doctor so two overlapping adds cannot both pass the check.
-    DoctorProfile.objects.select_for_update().get(pk=doctor.pk)
-    if not 0 <= weekday <= 6:
-        raise SchedulingError("Choose a day of the week.", "weekday")
+def _lock_doctor_calendar(doctor_id: int) -> DoctorProfile:
+    # FOR UPDATE waits for (and makes wait) every booking's FOR NO KEY UPDATE of the doctor
+    # (see _lock_doctor): a calendar change and a booking of the same doctor never interleave,
+    # so a booking either commits before the change reads the appointments or sees its result.
+    return (
+        DoctorProfile.objects.select_for_update(of=("self",))
+        .select_related("user")
+        .get(pk=doctor_id)
+    )
+
+
+def _minutes(start: dt.time, end: dt.time) -> int:
+    return (end.hour * 60 + end.minute) - (start.hour * 60 + start.minute)
+
+
+def _clashing_slot(
+    doctor: DoctorProfile,
+    *,
+    weekday: int,
+    date: dt.date | None,
+    start_time: dt.time,
+    end_time: dt.time,
+    today: dt.date,
+) -> Slot | None:
+    """An active slot of the doctor that would overlap the new one: for a weekly slot, the
+    weekly ones on that weekday and the extra ones to come on it; for an extra one, the
+    weekly ones on its weekday and the extra ones on its date."""
+    same_day = Q(date__isnull=True, weekday=weekday)
+    same_day |= Q(date=date) if date is not None else Q(date__gte=today, weekday=weekday)
+    return (
+        Slot.objects.active()
+        .filter(same_day, doctor=doctor, start_time__lt=end_time, end_time__gt=start_time)
+        .order_by("date", "start_time")
+        .first()
+    )
+
+
+def _check_slot_times(start_time: dt.time, end_time: dt.time) -> None:
     if end_time <= start_time:
         raise SchedulingError("The slot must end after it starts.", "order")
-    length = dt.datetime.combine(dt.date.min, end_time) - dt.datetime.combine(
-        dt.date.min, start_time
-    )
-    if length < dt.timedelta(minutes=5):
-        raise SchedulingError("A slot lasts at least 5 minutes.", "too_short")
-    clash = (
-        Slot.objects.active()
-        .filter(doctor=doctor, weekday=weekday, start_time__lt=end_time, end_time__gt=start_time)
-        .first()
+    if _minutes(start_time, end_time) < MIN_VISIT_MINUTES:
+        raise SchedulingError(f"A slot lasts at least {MIN_VISIT_MINUTES} minutes.", "too_short")
+
+
+@transaction.atomic
+def add_slot(
+    *,
+    doctor: DoctorProfile,
+    weekday: int | None = None,
+    start_time: dt.time,
+    end_time: dt.time,
+    date: dt.date | None = None,
+) -> Slot:
+    """A new slot: weekly on `weekday`, or on `date` only (an extra time). A doctor's
+    active slots never overlap."""
+    # Serialises slot edits of one doctor so two overlapping adds cannot both pass the check.
+    _lock_doctor_calendar(doctor.pk)
+    today = clock.today()
+    if date is not None:
+        if date < today:
+            raise SchedulingError("Extra hours cannot be in the past.", "past")
+        weekday = date.weekday()
+    if weekday is None or not 0 <= weekday <= 6:
+        raise SchedulingError("Choose a day of the week.", "weekday")
+    _check_slot_times(start_time, end_time)
+    clash = _clashing_slot(
+        doctor, weekday=weekday, date=date, start_time=start_time, end_time=end_time, today=today
     )
     if clash is not None:
         raise SchedulingError(f"This overlaps your slot {clash}.", "overlap")
     slot = Slot.objects.create(
-        doctor=doctor, weekday=weekday, start_time=start_time, end_time=end_time
+        doctor=doctor, weekday=weekday, date=date, start_time=start_time, end_time=end_time
     )
     availability.changed(doctor.pk)
     return slot
 
 
+def _upcoming_on_slots(slot_ids: list[int], now: dt.datetime) -> dict[int, list[Appointment]]:
+    """The open appointments still to come on each of the slots, with their patients."""
+    booked: dict[int, list[Appointment]] = {}
+    if not slot_ids:
+        return booked
+    for appt in (
+        Appointment.objects.open()
+        .filter(slot_id__in=slot_ids, ends_at__gt=now)
+        .select_related("patient")
+        .order_by("starts_at")
+    ):
+        booked.setdefault(appt.slot_id, []).append(appt)
+    return booked
+
+
+def _retire(slot: Slot, now: dt.datetime) -> None:
+    slot.is_active = False
+    slot.deactivated_at = now
+    slot.save(update_fields=["is_active", "deactivated_at"])
+
+
 @transaction.atomic
 def deactivate_slot(*, slot: Slot, now: dt.datetime | None = None) -> Slot:
-    """Retires a weekly slot. One that upcoming appointments still use cannot be retired."""
+    """Retires a slot. One that upcoming appointments still use cannot be retired."""
     now = now or timezone.now()
     # The doctor's lock, as bookings take it: a booking of this slot either commits before
     # the count below or sees the slot retired.
-    DoctorProfile.objects.select_for_update().get(pk=slot.doctor_id)
+    _lock_doctor_calendar(slot.doctor_id)
     slot = Slot.objects.select_for_update().get(pk=slot.pk)
     booked = Appointment.objects.upcoming(now).filter(slot=slot).count()
     if booked:
@@ -498,11 +605,268 @@ def deactivate_slot(*, slot: Slot, now: dt.datetime | None = None) -> Slot:
             "slot_in_use",
         )
     if slot.is_active:
-        slot.is_active = False
-        slot.deactivated_at = now
-        slot.save(update_fields=["is_active", "deactivated_at"])
+        _retire(slot, now)
         availability.changed(slot.doctor_id)
     return slot
+
+
+# --- Working hours: every weekly slot made in one go ---------------------------------------
+
+MIN_VISIT_MINUTES = 5
+MAX_VISIT_MINUTES = 240
+
+TimeRange = tuple[dt.time, dt.time]
+
+
+@dataclass(frozen=True)
+class NewSlot:
+    weekday: int
+    start_time: dt.time
+    end_time: dt.time
+
+    def __str__(self) -> str:
+        return f"{Weekday(self.weekday).label} {self.start_time:%H:%M}-{self.end_time:%H:%M}"
+
+
+@dataclass
+class HoursPlan:
+    """What saving a set of working hours does to the doctor's weekly slots."""
+
+    visit_minutes: int
+    make: list[NewSlot] = field(default_factory=list)
+    keep: list[Slot] = field(default_factory=list)
+    retire: list[Slot] = field(default_factory=list)
+    # Slots outside the new hours that upcoming appointments use: they stay, with those
+    # appointments listed, until the appointments are over, cancelled or moved.
+    kept_booked: list[tuple[Slot, list[Appointment]]] = field(default_factory=list)
+    # New slots not made: they would overlap a slot that stays (booked, or extra hours).
+    blocked: list[tuple[NewSlot, Slot]] = field(default_factory=list)
+    # Ranges whose last minutes are too short for a visit.
+    leftovers: list[tuple[int, dt.time, dt.time]] = field(default_factory=list)
+
+    @property
+    def fingerprint(self) -> str:
+        """Names the slots this plan must keep for their bookings. A save made from a preview
+        passes it back: if a booking came in meanwhile on a slot the preview retired, the
+        plan is no longer the one the doctor saw, and the save is refused (not half done)."""
+        kept = sorted(str(slot.public_id) for slot, _ in self.kept_booked)
+        return hashlib.sha256(",".join(kept).encode()).hexdigest()[:20]
+
+    @property
+    def changes_anything(self) -> bool:
+        return bool(self.make or self.retire)
+
+    def made_by_day(self) -> list[tuple[str, int, str]]:
+        """Per weekday: its name, how many slots are made, and their times as ranges."""
+        by_day: dict[int, list[NewSlot]] = {}
+        for new in self.make:
+            by_day.setdefault(new.weekday, []).append(new)
+        summary = []
+        for day in sorted(by_day):
+            ranges: list[list[dt.time]] = []
+            for new in by_day[day]:
+                if ranges and ranges[-1][1] == new.start_time:
+                    ranges[-1][1] = new.end_time
+                else:
+                    ranges.append([new.start_time, new.end_time])
+            text = ", ".join(f"{a:%H:%M}–{b:%H:%M}" for a, b in ranges)
+            summary.append((Weekday(day).label, len(by_day[day]), text))
+        return summary
+
+
+def _validate_hours(hours: Mapping[int, Sequence[TimeRange]], visit_minutes: int) -> None:
+    if not MIN_VISIT_MINUTES <= visit_minutes <= MAX_VISIT_MINUTES:
+        raise SchedulingError(
+            f"A visit lasts from {MIN_VISIT_MINUTES} to {MAX_VISIT_MINUTES} minutes.",
+            "visit_length",
+        )
+    for weekday, ranges in hours.items():
+        if not 0 <= weekday <= 6:
+            raise SchedulingError("Choose a day of the week.", "weekday")
+        day = Weekday(weekday).label
+        ordered = sorted(ranges)
+        for start, end in ordered:
+            if end <= start:
+                raise SchedulingError(
+                    f"{day}: {start:%H:%M}–{end:%H:%M} must end after it starts.", "order"
+                )
+            if _minutes(start, end) < visit_minutes:
+                raise SchedulingError(
+                    f"{day}: {start:%H:%M}–{end:%H:%M} is shorter than one visit "
+                    f"({visit_minutes} minutes).",
+                    "too_short",
+                )
+        for (_, end), (start, _) in itertools.pairwise(ordered):
+            if start < end:
+                raise SchedulingError(f"{day}: two of the times overlap.", "overlap")
+
+
+def _cut(
+    hours: Mapping[int, Sequence[TimeRange]], visit_minutes: int, plan: HoursPlan
+) -> list[NewSlot]:
+    wanted = []
+    for weekday in sorted(hours):
+        for start, end in sorted(hours[weekday]):
+            at = start.hour * 60 + start.minute
+            stop = end.hour * 60 + end.minute
+            while at + visit_minutes <= stop:
+                wanted.append(
+                    NewSlot(
+                        weekday,
+                        dt.time(at // 60, at % 60),
+                        dt.time((at + visit_minutes) // 60, (at + visit_minutes) % 60),
+                    )
+                )
+                at += visit_minutes
+            if at < stop:
+                plan.leftovers.append((weekday, dt.time(at // 60, at % 60), end))
+    return wanted
+
+
+def plan_working_hours(
+    *,
+    doctor: DoctorProfile,
+    hours: Mapping[int, Sequence[TimeRange]],
+    visit_minutes: int,
+    now: dt.datetime | None = None,
+) -> HoursPlan:
+    """What `set_working_hours` would do now: the weekly slots it makes, keeps and retires.
+
+    `hours` maps a weekday (0 = Monday) to its ranges (a day left out has no hours); each
+    range is cut into visits of `visit_minutes`. A slot that no longer fits is retired,
+    unless upcoming appointments use it: it stays, and they are listed. Extra hours on
+    dates are not touched.
+    """
+    now = now or timezone.now()
+    _validate_hours(hours, visit_minutes)
+    plan = HoursPlan(visit_minutes=visit_minutes)
+    wanted = _cut(hours, visit_minutes, plan)
+    existing = list(
+        Slot.objects.active().weekly().filter(doctor=doctor).order_by("weekday", "start_time")
+    )
+    by_times = {(s.weekday, s.start_time, s.end_time): s for s in existing}
+    wanted_keys = {(n.weekday, n.start_time, n.end_time) for n in wanted}
+    leaving = [s for s in existing if (s.weekday, s.start_time, s.end_time) not in wanted_keys]
+    booked = _upcoming_on_slots([s.pk for s in leaving], now)
+    for slot in leaving:
+        if slot.pk in booked:
+            plan.kept_booked.append((slot, booked[slot.pk]))
+        else:
+            plan.retire.append(slot)
+    staying = [s for s, _ in plan.kept_booked]
+    staying += (
+        Slot.objects.active()
+        .extra()
+        .filter(doctor=doctor, date__gte=timezone.localdate(now, clock.clinic_tz()))
+    )
+    for new in wanted:
+        same = by_times.get((new.weekday, new.start_time, new.end_time))
+        if same is not None:
+            plan.keep.append(same)
+            continue
+        clash = next(
+            (
+                s
+                for s in staying
+                if s.weekday == new.weekday and s.overlaps(new.start_time, new.end_time)
+            ),
+            None,
+        )
+        if clash is None:
+            plan.make.append(new)
+        else:
+            plan.blocked.append((new, clash))
+    return plan
+
+
+class PlanChanged(SchedulingError):
+    def __init__(self, plan: HoursPlan) -> None:
+        super().__init__(
+            "A patient booked one of the slots these hours retire since the preview; that slot "
+            "now stays. Check the new plan and save again.",
+            "plan_changed",
+        )
+        self.plan = plan
+
+
+@transaction.atomic
+def set_working_hours(
+    *,
+    doctor: DoctorProfile,
+    hours: Mapping[int, Sequence[TimeRange]],
+    visit_minutes: int,
+    expected: str | None = None,
+    now: dt.datetime | None = None,
+) -> HoursPlan:
+    """Sets the doctor's weekly hours in one transaction: makes the new slots and retires
+    those that no longer fit (see `plan_working_hours`). With `expected` (the fingerprint
+    of a preview), raises PlanChanged instead when the plan is no longer that one."""
+    now = now or timezone.now()
+    _lock_doctor_calendar(doctor.pk)
+    plan = plan_working_hours(doctor=doctor, hours=hours, visit_minutes=visit_minutes, now=now)
+    if expected is not None and expected != plan.fingerprint:
+        raise PlanChanged(plan)
+    for slot in plan.retire:
+        _retire(slot, now)
+    for new in plan.make:
+        # One save per row (not bulk_create): the audit trail records each slot.
+        Slot.objects.create(
+            doctor=doctor, weekday=new.weekday, start_time=new.start_time, end_time=new.end_time
+        )
+    if plan.changes_anything:
+        availability.changed(doctor.pk)
+    return plan
+
+
+@transaction.atomic
+def add_extra_hours(
+    *,
+    doctor: DoctorProfile,
+    date: dt.date,
+    ranges: Sequence[TimeRange],
+    visit_minutes: int,
+) -> list[Slot]:
+    """Slots on one date only (a one-off Saturday clinic), each range cut into visits, all
+    made or none. They are booked like weekly slots, under the same unique constraint."""
+    _lock_doctor_calendar(doctor.pk)
+    today = clock.today()
+    if date < today:
+        raise SchedulingError("Extra hours cannot be in the past.", "past")
+    if date > availability.horizon_end(today) + dt.timedelta(days=365):
+        raise SchedulingError("Extra hours can be added up to a year ahead.", "too_far")
+    if not ranges:
+        raise SchedulingError("Give at least one time range.", "no_hours")
+    hours = {date.weekday(): list(ranges)}
+    _validate_hours(hours, visit_minutes)
+    made = []
+    for new in _cut(hours, visit_minutes, HoursPlan(visit_minutes=visit_minutes)):
+        clash = _clashing_slot(
+            doctor,
+            weekday=new.weekday,
+            date=date,
+            start_time=new.start_time,
+            end_time=new.end_time,
+            today=today,
+        )
+        if clash is not None:
+            raise SchedulingError(
+                f"{new.start_time:%H:%M}–{new.end_time:%H:%M} overlaps your slot {clash}.",
+                "overlap",
+            )
+        made.append(
+            Slot.objects.create(
+                doctor=doctor,
+                weekday=new.weekday,
+                date=date,
+                start_time=new.start_time,
+                end_time=new.end_time,
+            )
+        )
+    availability.changed(doctor.pk)
+    return made
+
+
+# --- Time off ------------------------------------------------------------------------------
 
 
 @transaction.atomic
@@ -511,36 +875,49 @@ def add_time_off(
     doctor: DoctorProfile,
     start_date: dt.date,
     end_date: dt.date,
+    start_time: dt.time | None = None,
+    end_time: dt.time | None = None,
     reason: str = "",
     cancel_booked: bool = False,
     now: dt.datetime | None = None,
 ) -> TimeOff:
-    """Blocks the days for new bookings. Appointments already booked in them are cancelled
-    (the patients are told) only when `cancel_booked` says so; otherwise nothing is saved."""
+    """Blocks the days (or, with times, those hours of each day) for new bookings.
+    Appointments already booked in them are cancelled (the patients are told) only when
+    `cancel_booked` says so; otherwise nothing is saved."""
     now = now or timezone.now()
-    doctor = (
-        DoctorProfile.objects.select_for_update(of=("self",))
-        .select_related("user")
-        .get(pk=doctor.pk)
-    )
+    doctor = _lock_doctor_calendar(doctor.pk)
     if end_date < start_date:
         raise SchedulingError("The last day cannot be before the first.", "order")
     if start_date < clock.today():
         raise SchedulingError("Time off cannot start in the past.", "starts_in_past")
     if (end_date - start_date).days > 365:
         raise SchedulingError("Time off can cover at most a year at a time.", "too_long")
-    booked = selectors.appointments_during(doctor, start_date, end_date, now=now)
+    if (start_time is None) != (end_time is None):
+        raise SchedulingError(
+            "Give both times for part of a day, or neither for whole days.", "times"
+        )
+    if start_time is not None and end_time is not None and end_time <= start_time:
+        raise SchedulingError("The time off must end after it starts.", "order")
+    booked = selectors.appointments_during(
+        doctor, start_date, end_date, now=now, start_time=start_time, end_time=end_time
+    )
     if booked and not cancel_booked:
         raise SchedulingError(
-            f"{len(booked)} appointment(s) are booked in these days. Confirm that they should "
-            "be cancelled (the patients are told), or choose other days.",
+            f"{len(booked)} appointment(s) are booked in this time. Confirm that they should "
+            "be cancelled (the patients are told), or choose another time.",
             "has_bookings",
         )
     time_off = TimeOff.objects.create(
-        doctor=doctor, start_date=start_date, end_date=end_date, reason=reason.strip()
+        doctor=doctor,
+        start_date=start_date,
+        end_date=end_date,
+        start_time=start_time,
+        end_time=end_time,
+        reason=reason.strip(),
     )
     availability.changed(doctor.pk)
-    why = f"{doctor.display_name} is unavailable on that day."
+    when = "at that time" if start_time is not None else "on that day"
+    why = f"{doctor.display_name} is unavailable {when}."
     for appointment in booked:
         cancel(appointment=appointment, by=doctor.user, reason=why, now=now)
     return time_off

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.messages.storage.cookie import CookieStorage
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import BadRequest, PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
@@ -33,10 +33,14 @@ from scheduling import availability, clock, selectors, services
 from scheduling.errors import SchedulingError, SlotTaken
 from scheduling.forms import (
     BookingForm,
+    CalendarQuery,
     CancelForm,
+    ExtraHoursForm,
+    NotesForm,
     OpeningQuery,
     SlotForm,
     TimeOffForm,
+    WorkingHoursForm,
 )
 from scheduling.models import Appointment, Slot, TimeOff
 
@@ -319,15 +323,53 @@ def my_appointments(request: HttpRequest) -> HttpResponse:
 def appointment_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     appointment = selectors.get_appointment_for_user(user, public_id)
+    now = timezone.now()
+    is_staff = services.is_staff_for(appointment, user)
+    context: dict[str, Any] = {
+        "appointment": appointment,
+        "can_change": appointment.can_change(now),
+        "is_staff": is_staff,
+        "show_history": is_staff,
+        "now": now,
+    }
+    if is_staff:
+        context["notes_form"] = NotesForm(initial={"doctor_notes": appointment.doctor_notes})
+        context["is_own_doctor"] = appointment.doctor.user_id == user.pk
+        context["is_today"] = appointment.date == timezone.localdate(now, clock.clinic_tz())
+    return render(request, "scheduling/appointment_detail.html", context)
+
+
+@login_required
+@require_POST
+def appointment_notes(request: HttpRequest, public_id: UUID) -> HttpResponse:
+    """The doctor's private notes on one of their appointments."""
+    user: User = request.user  # type: ignore[assignment]
+    appointment = selectors.get_appointment_for_user(user, public_id)
+    if not services.is_staff_for(appointment, user):
+        raise Http404
+    form = NotesForm(request.POST)
+    if form.is_valid():
+        try:
+            services.set_doctor_notes(
+                appointment=appointment, by=user, notes=form.cleaned_data["doctor_notes"]
+            )
+        except SchedulingError as exc:
+            form.add_error("doctor_notes", exc.text)
+        else:
+            messages.success(request, "Your notes are saved.")
+            return redirect("scheduling:appointment", public_id=appointment.public_id)
     return render(
         request,
         "scheduling/appointment_detail.html",
         {
             "appointment": appointment,
-            "can_change": appointment.can_change(timezone.now()),
-            "is_staff": services.is_staff_for(appointment, user),
-            "show_history": services.is_staff_for(appointment, user),
+            "is_staff": True,
+            "show_history": True,
+            "notes_form": form,
+            "is_own_doctor": appointment.doctor.user_id == user.pk,
+            "now": timezone.now(),
         },
+        status=400,
     )
 
 
@@ -465,6 +507,8 @@ def appointment_action(request: HttpRequest, public_id: UUID, action: str) -> Ht
         return render(request, "scheduling/dashboard.html#live", context)
     if refusal:
         messages.error(request, refusal)
+    if request.POST.get("back") == "appointment":
+        return redirect("scheduling:appointment", public_id=appointment.public_id)
     return redirect("scheduling:dashboard")
 
 
@@ -496,8 +540,14 @@ def slots(request: HttpRequest) -> HttpResponse:
                 form.add_error(None, exc.text)
             else:
                 messages.success(request, "The slot is added.")
-                return redirect("scheduling:slots")
-    active = list(Slot.objects.active().filter(doctor=doctor).order_by("weekday", "start_time"))
+                # The next slot is most often on the same day: keep it chosen.
+                day = form.cleaned_data["weekday"]
+                return redirect(f"{reverse('scheduling:slots')}?weekday={day}")
+    elif request.GET.get("weekday", "") in {str(d) for d in range(7)}:
+        form = SlotForm(initial={"weekday": int(request.GET["weekday"])})
+    active = list(
+        Slot.objects.active().weekly().filter(doctor=doctor).order_by("weekday", "start_time")
+    )
     in_use = selectors.slots_in_use(doctor, now=timezone.now())
     return render(
         request,
@@ -517,8 +567,9 @@ def slot_deactivate(request: HttpRequest, public_id: UUID) -> HttpResponse:
     except SchedulingError as exc:
         messages.error(request, exc.text)
     else:
-        messages.success(request, f"{slot} is removed from your weekly hours.")
-    return redirect("scheduling:slots")
+        where = "extra hours" if slot.is_extra else "weekly hours"
+        messages.success(request, f"{slot} is removed from your {where}.")
+    return redirect("scheduling:extra-hours" if slot.is_extra else "scheduling:slots")
 
 
 @login_required
@@ -532,23 +583,26 @@ def time_off(request: HttpRequest) -> HttpResponse:
         status = 400
         if form.is_valid():
             d = form.cleaned_data
+            period = {
+                "start_date": d["start_date"],
+                "end_date": d["end_date"],
+                "start_time": d["start_time"],
+                "end_time": d["end_time"],
+            }
             try:
                 services.add_time_off(
-                    doctor=doctor,
-                    start_date=d["start_date"],
-                    end_date=d["end_date"],
-                    reason=d["reason"],
-                    cancel_booked=d["cancel_booked"],
+                    doctor=doctor, reason=d["reason"], cancel_booked=d["cancel_booked"], **period
                 )
             except SchedulingError as exc:
                 form.add_error(None, exc.text)
                 status = exc.status
                 if exc.code == "has_bookings":
-                    conflicts = selectors.appointments_during(
-                        doctor, d["start_date"], d["end_date"], now=timezone.now()
-                    )
+                    conflicts = selectors.appointments_during(doctor, **period, now=timezone.now())
             else:
-                messages.success(request, "Your time off is saved.")
+                cancelled = " The booked appointments are cancelled and the patients told."
+                messages.success(
+                    request, "Your time off is saved." + (cancelled if d["cancel_booked"] else "")
+                )
                 return redirect("scheduling:time-off")
     periods = TimeOff.objects.active().filter(doctor=doctor, end_date__gte=clock.today())
     return render(
@@ -578,3 +632,148 @@ def patients(request: HttpRequest) -> HttpResponse:
         "scheduling/patients.html",
         {"doctor": doctor, "patients": list(selectors.patients_of(doctor)[:500])},
     )
+
+
+# --- Working hours, extra hours ------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
+def working_hours(request: HttpRequest) -> HttpResponse:
+    """One form for the week's hours and the visit length. "Preview" (live with htmx, or a
+    button without JavaScript) shows the slots it will make and retire; "Save" applies it
+    in one transaction, refusing a plan that changed since the preview."""
+    doctor = get_own_doctor_profile(request.user)  # type: ignore[arg-type]
+    now = timezone.now()
+    plan = None
+    status = 200
+    if request.method == "POST":
+        form = WorkingHoursForm(request.POST)
+        status = 400
+        if form.is_valid():
+            hours, visit = form.hours(), form.cleaned_data["visit_minutes"]
+            try:
+                if request.POST.get("action") == "save":
+                    plan = services.set_working_hours(
+                        doctor=doctor,
+                        hours=hours,
+                        visit_minutes=visit,
+                        expected=form.cleaned_data["plan"] or None,
+                        now=now,
+                    )
+                    messages.success(request, _hours_saved(plan))
+                    return redirect("scheduling:hours")
+                plan = services.plan_working_hours(
+                    doctor=doctor, hours=hours, visit_minutes=visit, now=now
+                )
+                status = 200
+            except services.PlanChanged as exc:
+                plan, status = exc.plan, 409
+                form.add_error(None, exc.text)
+            except SchedulingError as exc:
+                form.add_error(None, exc.text)
+    else:
+        hours, visit = selectors.current_hours(doctor)
+        form = WorkingHoursForm(initial=WorkingHoursForm.initial_for(hours, visit))
+    context = {"doctor": doctor, "form": form, "plan": plan}
+    if request.htmx:
+        # The live preview: htmx swaps only 2xx answers, so a form error comes back as 200.
+        return render(request, "scheduling/working_hours.html#preview", context)
+    return render(request, "scheduling/working_hours.html", context, status=status)
+
+
+def _hours_saved(plan: services.HoursPlan) -> str:
+    parts = [f"{len(plan.make)} slot(s) made", f"{len(plan.retire)} retired"]
+    if plan.kept_booked:
+        parts.append(f"{len(plan.kept_booked)} kept for their upcoming appointments")
+    return "Your working hours are saved: " + ", ".join(parts) + "."
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def extra_hours(request: HttpRequest) -> HttpResponse:
+    """Slots on one date only, e.g. a Saturday clinic, and the list of those to come."""
+    doctor = get_own_doctor_profile(request.user)  # type: ignore[arg-type]
+    form = ExtraHoursForm(_posted(request))
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            d = form.cleaned_data
+            try:
+                made = services.add_extra_hours(
+                    doctor=doctor,
+                    date=d["date"],
+                    ranges=d["ranges"],
+                    visit_minutes=d["visit_minutes"],
+                )
+            except SchedulingError as exc:
+                form.add_error(None, exc.text)
+            else:
+                messages.success(
+                    request, f"{len(made)} extra slot(s) added on {d['date']:%A %d %B %Y}."
+                )
+                return redirect("scheduling:extra-hours")
+    slots = selectors.upcoming_extra_slots(doctor, clock.today())
+    in_use = set(
+        Appointment.objects.open()
+        .filter(slot__in=[s.pk for s in slots])
+        .values_list("slot_id", flat=True)
+    )
+    return render(
+        request,
+        "scheduling/extra_hours.html",
+        {"doctor": doctor, "form": form, "slots": slots, "in_use": in_use},
+        status=status,
+    )
+
+
+# --- The doctor's week, a day to print ---------------------------------------------------
+
+
+def _calendar_date(request: HttpRequest) -> dt.date:
+    query = CalendarQuery(request.GET)
+    if not query.is_valid():
+        raise BadRequest("Choose a date as YYYY-MM-DD.")
+    return query.cleaned_data["date"] or clock.today()
+
+
+@login_required
+@require_GET
+def week(request: HttpRequest) -> HttpResponse:
+    """The doctor's week (Monday to Sunday) around `?date=`, that day shown in full."""
+    doctor = get_own_doctor_profile(request.user)  # type: ignore[arg-type]
+    chosen = _calendar_date(request)
+    today = clock.today()
+    monday = chosen - dt.timedelta(days=chosen.weekday())
+    days = selectors.doctor_calendar(doctor, monday, monday + dt.timedelta(days=6), today=today)
+    day = days[chosen.weekday()]
+    one_day, one_week = dt.timedelta(days=1), dt.timedelta(days=7)
+    return render(
+        request,
+        "scheduling/week.html",
+        {
+            "doctor": doctor,
+            "days": days,
+            "day": day,
+            "chosen": chosen,
+            "today": today,
+            "monday": monday,
+            "sunday": monday + dt.timedelta(days=6),
+            "previous_week": chosen - one_week,
+            "next_week": chosen + one_week,
+            "previous_day": chosen - one_day,
+            "next_day": chosen + one_day,
+        },
+    )
+
+
+@login_required
+@require_GET
+def day_print(request: HttpRequest) -> HttpResponse:
+    """One day's appointments to print: patient, time, phone, reason; no menus, no buttons."""
+    doctor = get_own_doctor_profile(request.user)  # type: ignore[arg-type]
+    chosen = _calendar_date(request)
+    (day,) = selectors.doctor_calendar(doctor, chosen, chosen, today=clock.today())
+    return render(request, "scheduling/day_print.html", {"doctor": doctor, "day": day})

@@ -188,7 +188,10 @@ def _transition(request: HttpRequest, appointment_id: uuid.UUID, action: str) ->
     if not services.is_staff_for(appointment, user):
         raise ApiError(403, "staff_only", "Only the appointment's doctor can do this.")
     services.VISIT_ACTIONS[action](appointment=appointment, by=user)
-    return appointment_out(_find(user, appointment_id), now=timezone.now())
+    changed = _find(user, appointment_id)
+    # The number the patient gets in today's queue, as the queue shows it.
+    changed.queue_number = selectors.queue_number(changed)
+    return appointment_out(changed, now=timezone.now())
 
 
 _STAFF_ERRORS = errors(401, 403, 404, 409, write=True)

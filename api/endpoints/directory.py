@@ -125,6 +125,8 @@ def doctor_availability(
         )
     end = min(end, last)
     days = availability.days(doctor, start, end)
+    # A paused doctor has no free openings: none would pass the booking's rules.
+    paused = not doctor.accepting_bookings
     return {
         "doctor": doctor.slug,
         "accepting_bookings": doctor.accepting_bookings,
@@ -135,7 +137,11 @@ def doctor_availability(
             {
                 "date": day.date,
                 "off": day.off,
-                "openings": [opening_out(o) for o in day.openings if o.is_free or not free_only],
+                "openings": [
+                    opening_out(o, paused=paused)
+                    for o in day.openings
+                    if not free_only or (o.is_free and not paused)
+                ],
             }
             for day in days
         ],

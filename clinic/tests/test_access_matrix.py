@@ -62,6 +62,8 @@ DOCTORS: Expected = (302, 403, 403, 200, 200, 403, 302)
 DOCTORS_POST: Expected = (302, 403, 403, 302, 302, 403, 302)
 # Dora's own slot, time off or appointment: Otto gets a 404.
 OWN_DOCTOR_POST: Expected = (302, 403, 403, 302, 404, 403, 302)
+# The doctor's notes on Alice's appointment with Dora: Dora and the admin write them.
+NOTES_POST: Expected = (302, 404, 404, 302, 404, 302, 302)
 # The JSON API answers 401 where a page would redirect to the login.
 API_SIGNED_IN: Expected = (401, 200, 200, 200, 200, 200, 401)
 API_PARTIES: Expected = (401, 200, 404, 200, 404, 200, 401)
@@ -173,6 +175,11 @@ def scene(dora: DoctorProfile, monday_9: Slot, admin_user: User) -> Scene:
         # Doctors' names are public (the directory); their own contact details are not.
         s.private[person] = {user.national_id, user.email, user.phone}
     s.private["admin"].add(admin_user.full_name)
+    # Dora's notes on Alice's visit: for Dora and the admins only, not for Alice herself.
+    services.set_doctor_notes(
+        appointment=s.appointment, by=dora.user, notes="Private note of Dora on Alice"
+    )
+    s.private["dora"].add("Private note of Dora on Alice")
     s.private["visitor"] = {"Vera Visitor", "vera.private@example.com"}
     return s
 
@@ -182,11 +189,19 @@ def snapshot() -> dict[str, Any]:
     return {
         "appointments": set(
             Appointment.objects.values_list(
-                "public_id", "status", "slot_id", "date", "checked_in_at", "cancelled_at"
+                "public_id",
+                "status",
+                "slot_id",
+                "date",
+                "checked_in_at",
+                "cancelled_at",
+                "doctor_notes",
             )
         ),
         "slots": set(Slot.objects.values_list("public_id", "is_active")),
-        "time_off": set(TimeOff.objects.values_list("public_id", "is_active", "reason")),
+        "time_off": set(
+            TimeOff.objects.values_list("public_id", "is_active", "reason", "start_time")
+        ),
         "doctors": set(
             DoctorProfile.objects.values_list(
                 "slug", "accepting_bookings", "bio", "consultation_fee"
@@ -345,6 +360,40 @@ MATRIX: dict[str, list[Case]] = {
         ),
     ],
     "scheduling:patients": [Case("get", lambda s: "/dashboard/patients/", DOCTORS)],
+    "scheduling:week": [
+        Case("get", lambda s: "/dashboard/week/", DOCTORS),
+        Case("get", lambda s: "/dashboard/week/?date=2026-06-08", DOCTORS),
+    ],
+    "scheduling:day-print": [Case("get", lambda s: "/dashboard/print/?date=2026-06-08", DOCTORS)],
+    "scheduling:hours": [
+        Case("get", lambda s: "/dashboard/hours/", DOCTORS),
+        Case(
+            "post",
+            lambda s: "/dashboard/hours/",
+            DOCTORS_POST,
+            data=lambda s: {"friday": "16:00-17:00", "visit_minutes": "30", "action": "save"},
+            writes=True,
+        ),
+    ],
+    "scheduling:extra-hours": [
+        Case("get", lambda s: "/dashboard/extra-hours/", DOCTORS),
+        Case(
+            "post",
+            lambda s: "/dashboard/extra-hours/",
+            DOCTORS_POST,
+            data=lambda s: {"date": "2026-06-06", "ranges": "09:00-10:00", "visit_minutes": "30"},
+            writes=True,
+        ),
+    ],
+    "scheduling:appointment-notes": [
+        Case(
+            "post",
+            lambda s: f"{appt(s)}/notes/".replace("/appointments/", "/dashboard/appointments/"),
+            NOTES_POST,
+            data=lambda s: {"doctor_notes": "Check the blood pressure again."},
+            writes=True,
+        )
+    ],
     "scheduling:toggle-accepting": [
         Case("post", lambda s: "/dashboard/accepting/", DOCTORS_POST, writes=True)
     ],

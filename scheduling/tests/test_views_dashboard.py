@@ -320,7 +320,7 @@ def test_add_a_slot(client: Client, dora_in: DoctorProfile) -> None:
     )
 
     assert response.status_code == 302
-    assert response["Location"] == "/dashboard/slots/"
+    assert response["Location"] == "/dashboard/slots/?weekday=2"
     slot = Slot.objects.get(doctor=dora_in)
     assert (slot.weekday, slot.start_time, slot.end_time) == (2, dt.time(10), dt.time(10, 45))
 
@@ -354,7 +354,7 @@ def test_a_bad_slot_is_refused_inline(
     assert response.status_code == 400
     page = html(response)
     assert message in page
-    assert "<h1>Weekly hours</h1>" in page
+    assert "<h1>Single slots</h1>" in page
     assert Slot.objects.filter(doctor=dora_in).count() == 1
 
 
@@ -425,8 +425,9 @@ def test_time_off_over_bookings_lists_them_and_saves_nothing(
 
     assert response.status_code == 409
     page = html(response)
-    assert "1 appointment(s) are booked in these days." in page
-    assert "Mon 8 Jun 09:00 — Alice Patient" in page
+    assert "1 appointment(s) are booked in this time." in page
+    link = f'<a href="/appointments/{alices.public_id}/">Alice Patient</a>'
+    assert f"Mon 8 Jun 09:00 — {link}" in page
     assert not TimeOff.objects.exists()
     assert status_of(alices) == Status.SCHEDULED
 
