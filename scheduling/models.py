@@ -150,7 +150,11 @@ class TimeOff(KeptForever, models.Model):
             # Whole days (no times) or a part of each day (both times, in order).
             models.CheckConstraint(
                 condition=Q(start_time__isnull=True, end_time__isnull=True)
-                | Q(start_time__isnull=False, end_time__gt=models.F("start_time")),
+                | Q(
+                    start_time__isnull=False,
+                    end_time__isnull=False,
+                    end_time__gt=models.F("start_time"),
+                ),
                 name="scheduling_timeoff_part_day_valid",
             ),
         ]
