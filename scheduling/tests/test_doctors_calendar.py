@@ -144,7 +144,7 @@ def test_the_doctors_appointment_page_is_titled_with_the_patient(
 
     assert '<h1 id="appt-h">Alice Patient</h1>' in page
     assert f'<a href="tel:{patient.phone}">' in page
-    assert "<h2 class=\"h3\" id=\"notes-h\">Doctor's notes</h2>" in page
+    assert '<h2 class="h3" id="notes-h">Doctor\'s notes</h2>' in page
     assert "Move to another time" in page
 
 

@@ -16,7 +16,7 @@ from audit.models import AuditEntry
 from scheduling import selectors, services
 from scheduling.models import Appointment, Slot
 from scheduling.tests.conftest import NEXT_MONDAY
-from scheduling.tests.view_helpers import booked, html, slot_at
+from scheduling.tests.view_helpers import booked, html
 
 pytestmark = pytest.mark.django_db
 
@@ -106,7 +106,8 @@ def test_changing_the_hours_retires_free_slots_and_keeps_booked_ones(
         (0, T(14, 40), T(15)),
     ]
     nine.refresh_from_db()
-    assert not nine.is_active and nine.deactivated_at is not None
+    assert not nine.is_active
+    assert nine.deactivated_at is not None
     assert Appointment.objects.get(pk=alices.pk).status == Appointment.Status.SCHEDULED
 
 
@@ -212,7 +213,7 @@ def test_the_live_preview_is_a_fragment(client: Client, dora_in: DoctorProfile) 
 
 
 def test_one_submit_saves_the_week(client: Client, dora_in: DoctorProfile) -> None:
-    days = {d: "09:00-12:00" for d in ("monday", "tuesday", "wednesday", "thursday", "friday")}
+    days = dict.fromkeys(("monday", "tuesday", "wednesday", "thursday", "friday"), "09:00-12:00")
 
     response = client.post("/dashboard/hours/", _week(**days, action="save"), follow=True)
 
