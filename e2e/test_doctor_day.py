@@ -40,7 +40,8 @@ def test_doctor_runs_the_day_while_two_patients_book_live(
     tabs = day.get_by_role("navigation", name="Dashboard")
 
     # A slot this evening, on today's weekday.
-    tabs.get_by_role("link", name="Weekly hours").click()
+    tabs.get_by_role("link", name="Working hours").click()
+    day.get_by_role("link", name="Add or remove single slots").click()
     day.get_by_label("Day", exact=True).select_option(label=f"{today:%A}")
     day.get_by_label("From", exact=True).fill("18:00")
     day.get_by_label("To", exact=True).fill("18:30")

@@ -47,6 +47,9 @@ BUDGET = {
     "dashboard": 5,
     # session, user, doctor profile, patients with their profiles
     "my-patients": 4,
+    # session, user, doctor profile, the week's slots, time off, appointments with patients
+    "week": 6,
+    "day-print": 6,
 }
 # With the doctor's heading and grid in the cache: no SQL at all.
 WARM_BUDGET = {**BUDGET, "doctor-page": 0, "grid-fragment": 0}
@@ -202,6 +205,8 @@ def page_for(name: str, dora: DoctorProfile) -> Page:
         "my-appointments": Page(name, "/appointments/", "alice"),
         "dashboard": Page(name, "/dashboard/", "dora"),
         "my-patients": Page(name, "/dashboard/patients/", "dora"),
+        "week": Page(name, "/dashboard/week/", "dora"),
+        "day-print": Page(name, f"/dashboard/print/?date={TODAY:%Y-%m-%d}", "dora"),
     }[name]
 
 
