@@ -41,7 +41,7 @@ def test_doctor_runs_the_day_while_two_patients_book_live(
 
     # A slot this evening, on today's weekday.
     tabs.get_by_role("link", name="Working hours").click()
-    day.get_by_role("link", name="Add or remove single slots").click()
+    day.get_by_role("button", name="Add or remove single slots").click()
     day.get_by_label("Day", exact=True).select_option(label=f"{today:%A}")
     day.get_by_label("From", exact=True).fill("18:00")
     day.get_by_label("To", exact=True).fill("18:30")
@@ -99,7 +99,7 @@ def test_doctor_runs_the_day_while_two_patients_book_live(
     expect(row.locator(".badge")).to_have_text("Checked in")
     expect(row.locator(".queue-no")).to_have_text("#1")
     snap(day, "32-dashboard-checked-in")
-    row.get_by_role("button", name="Mark the visit of Paula Patient completed").click()
+    row.get_by_role("button", name="Mark completed: Paula Patient").click()
     expect(row.locator(".badge")).to_have_text("Completed")
     assert still_same_document(day)
 

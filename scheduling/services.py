@@ -658,20 +658,27 @@ class HoursPlan:
 
     def made_by_day(self) -> list[tuple[str, int, str]]:
         """Per weekday: its name, how many slots are made, and their times as ranges."""
-        by_day: dict[int, list[NewSlot]] = {}
-        for new in self.make:
-            by_day.setdefault(new.weekday, []).append(new)
-        summary = []
-        for day in sorted(by_day):
-            ranges: list[list[dt.time]] = []
-            for new in by_day[day]:
-                if ranges and ranges[-1][1] == new.start_time:
-                    ranges[-1][1] = new.end_time
-                else:
-                    ranges.append([new.start_time, new.end_time])
-            text = ", ".join(f"{a:%H:%M}–{b:%H:%M}" for a, b in ranges)
-            summary.append((Weekday(day).label, len(by_day[day]), text))
-        return summary
+        return _summary_by_day(self.make)
+
+    def retired_by_day(self) -> list[tuple[str, int, str]]:
+        return _summary_by_day(self.retire)
+
+
+def _summary_by_day(slots: Sequence[NewSlot | Slot]) -> list[tuple[str, int, str]]:
+    by_day: dict[int, list[NewSlot | Slot]] = {}
+    for slot in slots:
+        by_day.setdefault(slot.weekday, []).append(slot)
+    summary = []
+    for day in sorted(by_day):
+        ranges: list[list[dt.time]] = []
+        for slot in sorted(by_day[day], key=lambda s: s.start_time):
+            if ranges and ranges[-1][1] == slot.start_time:
+                ranges[-1][1] = slot.end_time
+            else:
+                ranges.append([slot.start_time, slot.end_time])
+        text = ", ".join(f"{a:%H:%M}–{b:%H:%M}" for a, b in ranges)
+        summary.append((Weekday(day).label, len(by_day[day]), text))
+    return summary
 
 
 def _validate_hours(hours: Mapping[int, Sequence[TimeRange]], visit_minutes: int) -> None:
