@@ -206,7 +206,7 @@ def doctor_calendar(
 
 def queue_number(appointment: Appointment) -> int | None:
     """The appointment's place in its doctor's queue that day: patients are numbered in the
-    order they checked in (ties in slot order), as `services.todays_queue` numbers them."""
+    order they checked in (ties in slot order), as `todays_queue` numbers them."""
     checked_in_at = appointment.checked_in_at
     if checked_in_at is None or appointment.status == Appointment.Status.CANCELLED:
         return None

@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.test import Client
 
 from accounts.models import DoctorProfile, User
-from scheduling import services
+from scheduling import selectors, services
 from scheduling.models import Appointment, TimeOff
 from scheduling.tests.view_helpers import booked, html, slot_at
 
@@ -82,7 +82,7 @@ def test_booked_appointments_inside_are_listed_and_nothing_saved(
 
     assert caught.value.code == "has_bookings"
     assert not TimeOff.objects.exists()
-    listed = services.appointments_during(
+    listed = selectors.appointments_during(
         dora, WEDNESDAY, WEDNESDAY, start_time=T(13), end_time=T(18), now=dt.datetime.now(dt.UTC)
     )
     assert listed == [inside]
