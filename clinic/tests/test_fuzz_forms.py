@@ -8,6 +8,7 @@ Each example runs in a savepoint rolled back at its end, against the same scene.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import string
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -314,10 +315,20 @@ def test_slot_form_never_fails_and_adds_one_slot_or_none(
     data=fields(
         start_date=maybe(near_dates),
         end_date=maybe(near_dates),
+        start_time=st.one_of(times, junk),
+        end_time=st.one_of(times, junk),
         reason=junk,
         cancel_booked=st.sampled_from(["on", "", "yes", "0"]),
     )
 )
+@explicit_example(
+    data={
+        "start_date": "2026-06-08",
+        "start_time": "09:15",
+        "end_time": "13:00",
+        "cancel_booked": "on",
+    }
+).via("a part-day absence over a booking, cancelling it")
 @explicit_example(
     data={"start_date": "2026-06-08", "end_date": "2026-06-09", "cancel_booked": "on"}
 ).via("time off over a booked day, cancelling it")
@@ -337,12 +348,88 @@ def test_time_off_form_never_fails_and_writes_whole_or_not_at_all(
         assert response.status_code in (302, 400, 409)
         if response.status_code == 302:
             period = TimeOff.objects.get()
-            covers = period.start_date <= NEXT_MONDAY <= period.end_date
+            covers = period.blocks(NEXT_MONDAY, dt.time(9), dt.time(9, 30))
             assert diff == ({"time_off": 1, "cancelled": 1} if covers else {"time_off": 1})
             assert appointment.status == ("cancelled" if covers else "scheduled")
         else:
             assert diff == {}
             assert appointment.status == "scheduled"
+
+
+ranges = st.one_of(
+    st.sampled_from(["09:00-12:00", "9-12, 14-17", "08:30-09:10", "12-9", "9-12, 11-13"]),
+    junk,
+)
+
+
+@given(
+    data=fields(
+        monday=maybe(ranges),
+        tuesday=maybe(ranges),
+        saturday=maybe(ranges),
+        visit_minutes=maybe(st.sampled_from(["10", "15", "20", "30", "45", "60"])),
+        action=st.sampled_from(["save", "preview", "", "junk"]),
+        plan=junk,
+    )
+)
+@explicit_example(data={"monday": "08:00-12:00", "visit_minutes": "20", "action": "save"}).via(
+    "valid: Mondays at 20 minutes, the 09:00 slot retired"
+)
+def test_working_hours_never_fail_and_change_the_week_whole_or_not_at_all(
+    client: Client, doctor: User, monday_9: Slot, data: dict
+) -> None:
+    with example():
+        client.force_login(doctor)
+        before = set(Slot.objects.filter(is_active=True).values_list("pk", flat=True))
+        response = client.post("/dashboard/hours/", data)
+        event(f"answered {response.status_code}")
+        after = list(Slot.objects.filter(is_active=True).order_by("weekday", "start_time"))
+
+        assert response.status_code in (200, 302, 400, 409)
+        if response.status_code != 302:
+            assert {s.pk for s in after} == before
+        for a, b in itertools.pairwise(after):
+            assert a.weekday != b.weekday or a.end_time <= b.start_time, (a, b)
+
+
+@given(
+    data=fields(
+        date=maybe(near_dates),
+        ranges=maybe(ranges),
+        visit_minutes=maybe(st.sampled_from(["10", "20", "30"])),
+    )
+)
+@explicit_example(data={"date": "2026-06-06", "ranges": "09:00-12:00", "visit_minutes": "20"}).via(
+    "valid: a Saturday morning"
+)
+def test_extra_hours_never_fail_and_add_whole_or_not_at_all(
+    client: Client, doctor: User, monday_9: Slot, data: dict
+) -> None:
+    with example():
+        client.force_login(doctor)
+        before = counts()
+        response = client.post("/dashboard/extra-hours/", data)
+        event(f"answered {response.status_code}")
+        diff = changed(before, counts())
+
+        assert response.status_code in (302, 400)
+        if response.status_code == 302:
+            made = Slot.objects.filter(date__isnull=False)
+            assert made.exists()
+            assert diff == {"slots": made.count(), "active_slots": made.count()}
+        else:
+            assert diff == {}
+
+
+@given(date=junk, page=st.sampled_from(["/dashboard/week/", "/dashboard/print/"]))
+def test_the_doctors_calendar_pages_take_any_date(
+    client: Client, doctor: User, date: str, page: str
+) -> None:
+    with example():
+        client.force_login(doctor)
+        response = client.get(page, {"date": date})
+
+        assert response.status_code in (200, 400)
 
 
 @given(data=fields(accepting=junk))
