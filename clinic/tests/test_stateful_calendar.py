@@ -1,11 +1,13 @@
 """A stateful property test: three patients and two doctors use the site in any order (book,
-cancel, reschedule; add and retire slots, take time off) and after every step the calendar
-keeps its invariants:
+cancel, reschedule; add and retire slots, set the week's working hours, add extra hours on a
+date, take whole or part days off) and after every step the calendar keeps its invariants:
 
 - no doctor has two appointments holding one slot on one date;
 - no patient holds two open appointments that overlap in time;
-- no upcoming open appointment sits in a retired slot or on a day of its doctor's time off;
-- every appointment's start and end are its slot's times on its date.
+- no upcoming open appointment sits in a retired slot or inside its doctor's time off (a
+  whole day, or part-day hours over its slot);
+- every appointment's start and end are its slot's times on its date, an extra slot's date;
+- no doctor's active slots overlap on any day.
 
 Everything goes through the pages (the test client), as people would.
 """
@@ -13,6 +15,7 @@ Everything goes through the pages (the test client), as people would.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 import pytest
@@ -75,6 +78,8 @@ class Calendar(RuleBasedStateMachine):
 
     @staticmethod
     def _date_for(slot: Slot, ahead: int) -> dt.date:
+        if slot.date is not None:
+            return slot.date
         first = TODAY + dt.timedelta(days=ahead)
         return first + dt.timedelta(days=(slot.weekday - first.weekday()) % 7)
 
@@ -159,17 +164,60 @@ class Calendar(RuleBasedStateMachine):
         ahead=st.integers(0, 20),
         length=st.integers(0, 3),
         cancel_booked=st.booleans(),
+        hours=st.one_of(
+            st.none(),
+            st.tuples(st.integers(8, 10), st.integers(8, 11)).filter(lambda h: h[0] <= h[1]),
+        ),
     )
-    def take_time_off(self, doctor: int, ahead: int, length: int, cancel_booked: bool) -> None:
+    def take_time_off(
+        self, doctor: int, ahead: int, length: int, cancel_booked: bool, hours: Any
+    ) -> None:
         start = TODAY + dt.timedelta(days=ahead)
         data = {
             "start_date": start.isoformat(),
             "end_date": (start + dt.timedelta(days=length)).isoformat(),
         }
+        if hours is not None:  # part of each day, from one hour to another
+            data["start_time"], data["end_time"] = f"{hours[0]:02d}:00", f"{hours[1]:02d}:30"
         if cancel_booked:
             data["cancel_booked"] = "on"
         response = self.clients[self.doctors[doctor].user_id].post("/dashboard/time-off/", data)
         assert response.status_code in (302, 400, 409)
+
+    @rule(
+        doctor=st.integers(0, 1),
+        days=st.lists(st.integers(0, 6), max_size=3, unique=True),
+        start=st.integers(8, 10),
+        hours=st.integers(1, 3),
+        visit=st.sampled_from(["20", "30", "45"]),
+        preview_first=st.booleans(),
+    )
+    def set_working_hours(
+        self, doctor: int, days: list[int], start: int, hours: int, visit: str, preview_first: bool
+    ) -> None:
+        names = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+        data = {names[d]: f"{start:02d}:00-{start + hours:02d}:00" for d in days}
+        client = self.clients[self.doctors[doctor].user_id]
+        data["visit_minutes"] = visit
+        if preview_first:
+            preview = client.post("/dashboard/hours/", {**data, "action": "preview"})
+            assert preview.status_code == 200
+            found = re.search(r'name="plan" value="(\w+)"', preview.content.decode())
+            data["plan"] = found[1] if found else ""
+        response = client.post("/dashboard/hours/", {**data, "action": "save"})
+        assert response.status_code in (302, 400)
+
+    @rule(doctor=st.integers(0, 1), ahead=st.integers(-1, 20), start=st.integers(7, 18))
+    def add_extra_hours(self, doctor: int, ahead: int, start: int) -> None:
+        response = self.clients[self.doctors[doctor].user_id].post(
+            "/dashboard/extra-hours/",
+            {
+                "date": (TODAY + dt.timedelta(days=ahead)).isoformat(),
+                "ranges": f"{start:02d}:00-{start + 1:02d}:00",
+                "visit_minutes": "30",
+            },
+        )
+        assert response.status_code in (302, 400)
 
     # --- What always holds -----------------------------------------------------------------
 
@@ -198,12 +246,10 @@ class Calendar(RuleBasedStateMachine):
         now = timezone.now()
         for appt in Appointment.objects.open().filter(starts_at__gt=now).select_related("slot"):
             assert appt.slot.is_active, f"{appt} is in a retired slot"
-            assert (
-                not TimeOff.objects.active()
-                .filter(doctor=appt.doctor_id)
-                .covering(appt.date)
-                .exists()
-            ), f"{appt} is on a day off"
+            for period in TimeOff.objects.active().filter(doctor=appt.doctor_id):
+                assert not period.blocks(appt.date, appt.slot.start_time, appt.slot.end_time), (
+                    f"{appt} is inside {period}"
+                )
 
     @invariant()
     def times_match_the_slot(self) -> None:
@@ -211,6 +257,21 @@ class Calendar(RuleBasedStateMachine):
             window = clock.slot_window(appt.date, appt.slot.start_time, appt.slot.end_time)
             assert window == (appt.starts_at, appt.ends_at)
             assert appt.date.weekday() == appt.slot.weekday
+            assert appt.slot.date in (None, appt.date)
+
+    @invariant()
+    def no_two_active_slots_of_a_doctor_overlap(self) -> None:
+        active = list(
+            Slot.objects.active().filter(date__isnull=True)
+            | Slot.objects.active().filter(date__gte=TODAY)
+        )
+        for a in active:
+            for b in active:
+                same_day = a.weekday == b.weekday and (
+                    a.date is None or b.date is None or a.date == b.date
+                )
+                if a.pk < b.pk and a.doctor_id == b.doctor_id and same_day:
+                    assert not a.overlaps(b.start_time, b.end_time), (a, b)
 
 
 def test_any_sequence_of_bookings_and_calendar_edits_keeps_the_invariants(
