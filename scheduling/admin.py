@@ -27,10 +27,20 @@ class SlotForm(forms.ModelForm):
         model = Slot
         fields = ["doctor", "weekday", "date", "start_time", "end_time"]
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "weekday" in self.fields:
+            # An extra slot (with a date) takes its date's weekday.
+            self.fields["weekday"].required = False
+            self.fields["weekday"].help_text = "Every week on this day; or give a date instead."
+
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         if data.get("date") is not None:
             data["weekday"] = data["date"].weekday()  # an extra slot's weekday is its date's
+            self.instance.weekday = data["weekday"]
+        elif data.get("weekday") in (None, "") and "weekday" in self.fields:
+            self.add_error("weekday", "Choose a day of the week, or a date.")
         if not self.errors and self.instance.pk is None:
             try:
                 # Dry run of the same rule the save uses, for an error next to the form.

@@ -132,3 +132,25 @@ def test_the_page_refuses_bad_extra_hours_inline(client: Client, dora: DoctorPro
     assert response.status_code == 400
     assert "Extra hours cannot be in the past." in html(response)
     assert not Slot.objects.exists()
+
+
+def test_an_admin_adds_an_extra_slot_by_its_date(
+    client: Client, admin_user: User, dora: DoctorProfile
+) -> None:
+    client.force_login(admin_user)
+
+    response = client.post(
+        "/admin/scheduling/slot/add/",
+        {"doctor": dora.pk, "date": "2026-06-06", "start_time": "09:00", "end_time": "09:30"},
+    )
+    refused = client.post(
+        "/admin/scheduling/slot/add/",
+        {"doctor": dora.pk, "start_time": "10:00", "end_time": "10:30"},
+    )
+
+    assert response.status_code == 302
+    slot = Slot.objects.get()
+    assert (slot.date, slot.weekday, slot.start_time) == (SATURDAY, 5, T(9))
+    assert refused.status_code == 200
+    assert "Choose a day of the week, or a date." in html(refused)
+    assert Slot.objects.count() == 1
