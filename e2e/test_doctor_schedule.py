@@ -5,7 +5,8 @@ Dr. Hassan Ali (a demo doctor nobody else's journey touches) replaces his demo h
 Monday to Friday 09:00-12:00 at 20 minutes in one submit, seeing the slots before saving;
 adds one Wednesday afternoon slot, which Quentin books; takes that afternoon off, sees
 Quentin listed and cancels him on purpose; adds a Saturday morning; then reads his week,
-moves through it by day and week, and opens a day to print.
+moves through it by day and week, writes a note on Thursday's visit and opens that day to
+print.
 """
 
 from __future__ import annotations
@@ -135,6 +136,17 @@ def test_doctor_sets_the_week_takes_an_afternoon_off_and_prints_a_day(
     snap(page, "38-doctor-week")
     page.get_by_role("button", name="Next day →").click()
     expect(page).to_have_url(re.compile(rf"\?date={thursday.isoformat()}$"))
+    # Thursday's patient: the page is titled with him; a private note for the doctor.
+    page.get_by_role("region", name=re.compile(r"^Thursday")).get_by_role(
+        "link", name="Quentin Quill"
+    ).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Quentin Quill")
+    page.get_by_label("Your notes").fill("Ask about the cough from last week.")
+    page.get_by_role("button", name="Save the notes").click()
+    status(page).to_contain_text("Your notes are saved.")
+    expect(page.get_by_label("Your notes")).to_have_value("Ask about the cough from last week.")
+    snap(page, "40-doctor-appointment")
+    page.get_by_role("link", name="← Back to the week").click()
     page.get_by_role("button", name="Print this day").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(
         f"Dr. Hassan Ali — {thursday:%A} {thursday.day} {thursday:%B %Y}"
