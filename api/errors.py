@@ -18,6 +18,7 @@ from ninja.errors import AuthenticationError, HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
 
 from api.schemas import opening_out
+from clinic.outage import DATABASE_RETRY_AFTER, database_unavailable
 from scheduling.errors import SchedulingError, SlotTaken
 
 logger = logging.getLogger(__name__)
@@ -124,6 +125,20 @@ def install(api: NinjaAPI) -> None:
         return respond(request, 403, body(403, str(exc) or "You may not do this."))
 
     def on_crash(request: HttpRequest, exc: Exception) -> HttpResponse:
+        if database_unavailable(exc):
+            logger.error(
+                "API: the database is unavailable on %s %s",
+                request.method,
+                request.path,
+                exc_info=exc,
+            )
+            response = respond(
+                request,
+                503,
+                body(503, "The service is briefly unavailable; try again in a few seconds."),
+            )
+            response["Retry-After"] = str(DATABASE_RETRY_AFTER)
+            return response
         logger.exception("API error on %s %s", request.method, request.path, exc_info=exc)
         return respond(request, 500, body(500, "Something went wrong on our side."))
 

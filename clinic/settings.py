@@ -128,11 +128,17 @@ CACHES = {
     # every process drop its copy at once, while reading a page costs no network round trip.
     # About 20 KB an entry.
     "pages": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        # Valid only while "default" answers: with Redis down it answers misses (pages come
+        # from the database) and it forgets everything when Redis goes down or comes back.
+        "BACKEND": "clinic.cache.FollowerLocMemCache",
         "LOCATION": "doctor-pages",
-        "OPTIONS": {"MAX_ENTRIES": 1000},
+        "OPTIONS": {"MAX_ENTRIES": 1000, "FOLLOWS": "default"},
     },
 }
+# Redis down degrades to "no cache" (logged, counted in /metrics), never to a 500: see
+# clinic/cache.py and README "Running on more than one machine".
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    CACHES["default"]["BACKEND"] = "clinic.cache.ResilientRedisCache"
 
 # --- Auth ---------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -388,6 +394,9 @@ CSRF_FAILURE_VIEW = "audit.views.csrf_failure"
 INSTALLED_APPS += ["ninja", "api"]  # ninja: the Swagger UI files it ships, as our own static
 # Outermost, so that every request is counted and timed, redirects and refusals included.
 MIDDLEWARE.insert(0, "clinic.metrics.MetricsMiddleware")
+# Next, before the host check and the HTTPS redirect: /health/ answers a local probe over
+# plain HTTP whatever ALLOWED_HOSTS says (Docker's HEALTHCHECK, a load balancer).
+MIDDLEWARE.insert(1, "clinic.health.HealthProbeMiddleware")
 # Right inside SecurityMiddleware: an error answered under /api/ by anything below it (a
 # rate limit, a 404, a 405, a crash) reaches the client as JSON {"detail", "code"}.
 MIDDLEWARE.insert(

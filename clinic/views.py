@@ -1,5 +1,8 @@
+import sys
+
 from django.conf import settings
 from django.contrib import messages
+from django.core.cache import caches
 from django.db import connection
 from django.db.utils import DatabaseError
 from django.http import HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
@@ -10,6 +13,7 @@ from django.views.decorators.csrf import requires_csrf_token
 from django.views.decorators.http import require_GET, require_http_methods
 
 from clinic.forms import ContactForm
+from clinic.outage import DATABASE_RETRY_AFTER, database_unavailable
 from common.ratelimit import limit
 from directory.models import Branch, Specialty
 
@@ -53,18 +57,42 @@ def contact(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_GET
 def health(request: HttpRequest) -> JsonResponse:
+    """For Docker's HEALTHCHECK, a load balancer and an operator: 503 when the database does
+    not answer (nothing works without it); 200 with `"status": "degraded"` when only the
+    shared cache (Redis) is down, since the site still serves every page, uncached.
+
+    Answered by `clinic.health.HealthProbeMiddleware` before the host check and the HTTPS
+    redirect, so a local probe over plain HTTP gets it whatever ALLOWED_HOSTS says."""
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
     except DatabaseError:
-        return JsonResponse({"status": "error", "database": "unreachable"}, status=503)
-    return JsonResponse({"status": "ok", "database": "ok"})
+        database = "unreachable"
+    else:
+        database = "ok"
+    shared = caches["default"]
+    ping = getattr(shared, "ping", None)
+    cache = "down" if ping is not None and not ping() else "ok"
+    if database != "ok":
+        status, code = "error", 503
+    else:
+        status, code = ("ok" if cache == "ok" else "degraded"), 200
+    return JsonResponse({"status": status, "database": database, "cache": cache}, status=code)
 
 
 @requires_csrf_token
 def server_error(request: HttpRequest, template_name: str = "500.html") -> HttpResponse:
     """The 500 page, rendered without the request's context processors: whatever broke (the
-    database, the session) may break them too. It gets only what needs no I/O."""
+    database, the session) may break them too. It gets only what needs no I/O.
+
+    Django calls it inside its handler of the uncaught exception, so `sys.exception()` is
+    that exception: when the database is what failed, the answer is 503 with Retry-After
+    and the page says to try again shortly (under /api/ it becomes JSON, code `unavailable`)."""
+    if database_unavailable(sys.exception()):
+        template = loader.get_template("503.html")
+        response = HttpResponse(template.render({"clinic_name": settings.CLINIC_NAME}), status=503)
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER)
+        return response
     template = loader.get_template(template_name)
     return HttpResponseServerError(template.render({"clinic_name": settings.CLINIC_NAME}))

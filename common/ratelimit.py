@@ -16,6 +16,11 @@ names): an atomic add-then-incr, so several processes sharing Redis share one co
 process-local cache counts per process (a deploy check warns). RATELIMIT_ENABLED=False turns
 every limit off (load tests).
 
+When the shared cache does not answer (Redis down: clinic.cache), the counts go on in this
+process's memory until it is back: the clinic stays usable (nobody is refused for Redis's sake)
+and safe (a client still meets the limit, once per process instead of once for the site). Each
+request counted that way is counted in /metrics (`clinic_ratelimit_local_fallback_total`).
+
 Fixed windows (15:00-15:15, 15:15-15:30, ...): simple and cheap; a client can at most double
 its rate across a window's edge, which still stops scripted abuse.
 
@@ -32,8 +37,10 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from prometheus_client import Counter
 
 from common.client import client_ip
 
@@ -51,8 +58,31 @@ class Refusal:
         self.first = first
 
 
+LOCAL_FALLBACK = Counter(
+    "clinic_ratelimit_local_fallback",
+    "Rate-limited requests counted in the process's memory because the shared cache (Redis) "
+    "did not answer.",
+)
+# Where the counts go while the shared cache is down: this process's memory.
+_local = LocMemCache("clinic-ratelimit-fallback", {"OPTIONS": {"MAX_ENTRIES": 10_000}})
+
+
+def _shared_cache_down(cache: Any) -> bool:
+    is_down = getattr(cache, "is_down", None)
+    return bool(is_down and is_down())
+
+
 def _count(key: str, timeout: int) -> int:
     cache = caches[settings.RATELIMIT_CACHE]
+    if not _shared_cache_down(cache):
+        count = _count_in(cache, key, timeout)
+        if not _shared_cache_down(cache):
+            return count
+    LOCAL_FALLBACK.inc()
+    return _count_in(_local, key, timeout)
+
+
+def _count_in(cache: Any, key: str, timeout: int) -> int:
     if cache.add(key, 1, timeout=timeout):
         return 1
     try:

@@ -1,0 +1,260 @@
+"""Cache backends the site survives losing: Redis down degrades to "no cache", never to a 500.
+
+`ResilientRedisCache` is Django's Redis backend, except that when Redis does not answer
+(refused, timed out, restarting) each operation behaves as a miss: `get` gives the default,
+`set`/`add` store nothing (as if the entry were evicted at once), `incr` finds no key. The
+first failure is logged, every one is counted in /metrics
+(`clinic_cache_errors_total{operation}`), and for `DOWN_SECONDS` (2 s) after it the process
+does not even try, so a dead or unreachable Redis costs no time per request; then one call
+tries again and the cache is back as soon as Redis answers. Short socket timeouts and no
+client-side retries keep a hung Redis from holding a worker.
+
+`FollowerLocMemCache` is a process's own memory (the rendered doctor pages) whose entries
+are only valid together with a shared one (the calendar versions in Redis): while that one is
+down it answers misses and stores nothing, so pages are rendered from the database, uncached,
+and it forgets everything whenever the shared cache goes down or comes back, since a change
+made meanwhile never reached the versions its entries are filed under.
+
+Who else copes: the rate limits count in this process while Redis is down (clinic.ratelimit);
+`/health/` reports `"cache": "down"` (`ping`). Imports nothing of ours: any app may use it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import redis
+from django.conf import settings
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
+from django.core.cache.backends.locmem import LocMemCache
+from django.core.cache.backends.redis import RedisCache
+from prometheus_client import Counter
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# What "Redis does not answer" looks like in redis-py (BusyLoadingError, a restart's
+# "loading the dataset", is a ConnectionError).
+UNAVAILABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
+
+CACHE_ERRORS = Counter(
+    "clinic_cache_errors",
+    "Shared-cache operations answered as a miss because Redis did not answer (tried and "
+    "failed, or skipped while it was marked down), by operation.",
+    ["operation"],
+)
+
+
+class _Health:
+    """Whether one Redis (by location) answers, shared by every thread of the process.
+
+    Django gives each thread its own backend instance, so this lives beside them.
+    `generation` grows at every change of state, for the followers to notice."""
+
+    def __init__(self, location: str) -> None:
+        self.location = location
+        self.lock = threading.Lock()
+        self.down_until = 0.0
+        self.down = False
+        self.generation = 0
+
+    def skip(self) -> bool:
+        return self.down and time.monotonic() < self.down_until
+
+    def failed(self, exc: BaseException, down_seconds: float) -> None:
+        with self.lock:
+            self.down_until = time.monotonic() + down_seconds
+            if self.down:
+                return
+            self.down = True
+            self.generation += 1
+        logger.error(
+            "The shared cache at %s does not answer (%s): pages are served uncached and "
+            "rate limits count per process until it is back.",
+            self.location,
+            exc,
+        )
+
+    def answered(self) -> None:
+        if not self.down:
+            return
+        with self.lock:
+            if not self.down:
+                return
+            self.down = False
+            self.generation += 1
+        logger.warning("The shared cache at %s answers again.", self.location)
+
+
+_health: dict[str, _Health] = {}
+_health_lock = threading.Lock()
+
+
+def health_of(location: str) -> _Health:
+    with _health_lock:
+        return _health.setdefault(location, _Health(location))
+
+
+class ResilientRedisCache(RedisCache):
+    """Django's RedisCache whose failures are misses (see the module)."""
+
+    def __init__(self, server: str | list[str], params: dict[str, Any]) -> None:
+        params = dict(params)
+        options = dict(params.get("OPTIONS", {}))
+        self.down_seconds = float(options.pop("DOWN_SECONDS", 2.0))
+        # redis-py retries a refused connection three times with a backoff by default: 60 ms
+        # per call on loopback, seconds across a network. A miss now beats a hit later.
+        options.setdefault("retry", Retry(NoBackoff(), 0))
+        options.setdefault("socket_connect_timeout", 0.5)
+        options.setdefault("socket_timeout", 0.5)
+        params["OPTIONS"] = options
+        super().__init__(server, params)
+        self.health = health_of(",".join(self._servers))
+
+    def is_down(self) -> bool:
+        """True while Redis is known not to answer (the last operation failed)."""
+        return self.health.down
+
+    def ping(self) -> bool:
+        """Asks Redis now, whatever the last operation said; True when it answers."""
+        try:
+            self._cache.get_client(write=True).ping()
+        except UNAVAILABLE as exc:
+            self.health.failed(exc, self.down_seconds)
+            return False
+        self.health.answered()
+        return True
+
+    def _guard(self, operation: str, call: Callable[[], T], miss: Callable[[], T]) -> T:
+        if self.health.skip():
+            CACHE_ERRORS.labels(operation).inc()
+            return miss()
+        try:
+            result = call()
+        except UNAVAILABLE as exc:
+            CACHE_ERRORS.labels(operation).inc()
+            self.health.failed(exc, self.down_seconds)
+            return miss()
+        self.health.answered()
+        return result
+
+    def add(
+        self, key: str, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None
+    ) -> bool:
+        parent = super()
+        # "Stored, then evicted at once": the caller goes on with its own value.
+        return self._guard("add", lambda: parent.add(key, value, timeout, version), lambda: True)
+
+    def get(self, key: str, default: Any = None, version: Any = None) -> Any:
+        parent = super()
+        return self._guard("get", lambda: parent.get(key, default, version), lambda: default)
+
+    def set(
+        self, key: str, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None
+    ) -> None:
+        parent = super()
+        self._guard("set", lambda: parent.set(key, value, timeout, version), lambda: None)
+
+    def touch(self, key: str, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> bool:
+        parent = super()
+        return self._guard("touch", lambda: parent.touch(key, timeout, version), lambda: False)
+
+    def delete(self, key: str, version: Any = None) -> bool:
+        parent = super()
+        return self._guard("delete", lambda: parent.delete(key, version), lambda: False)
+
+    def get_many(self, keys: Any, version: Any = None) -> dict[str, Any]:
+        parent = super()
+        return self._guard("get_many", lambda: parent.get_many(keys, version), dict)
+
+    def has_key(self, key: str, version: Any = None) -> bool:
+        parent = super()
+        return self._guard("has_key", lambda: parent.has_key(key, version), lambda: False)
+
+    def incr(self, key: str, delta: int = 1, version: Any = None) -> int:
+        parent = super()
+
+        def missing() -> int:
+            raise ValueError(f"Key '{key}' not found (the shared cache does not answer).")
+
+        return self._guard("incr", lambda: parent.incr(key, delta, version), missing)
+
+    def set_many(
+        self, data: dict[str, Any], timeout: Any = DEFAULT_TIMEOUT, version: Any = None
+    ) -> list[str]:
+        parent = super()
+        return self._guard(
+            "set_many", lambda: parent.set_many(data, timeout, version), lambda: list(data)
+        )
+
+    def delete_many(self, keys: Any, version: Any = None) -> None:
+        parent = super()
+        self._guard("delete_many", lambda: parent.delete_many(keys, version), lambda: None)
+
+    def clear(self) -> None:
+        parent = super()
+        self._guard("clear", lambda: parent.clear(), lambda: None)
+
+
+# The leader generation each follower store (by name) last saw, shared by the threads' instances.
+_followers_seen: dict[str, int] = {}
+
+
+class FollowerLocMemCache(LocMemCache):
+    """A process-local cache valid only while the shared cache `FOLLOWS` names answers (see
+    the module). With a leader that is not a ResilientRedisCache, a plain LocMemCache."""
+
+    def __init__(self, name: str, params: dict[str, Any]) -> None:
+        params = dict(params)
+        options = dict(params.get("OPTIONS", {}))
+        leader_alias = options.pop("FOLLOWS", "default")
+        params["OPTIONS"] = options
+        super().__init__(name, params)
+        self.store_name = name
+        leader = settings.CACHES.get(leader_alias, {})
+        self.leader: _Health | None = None
+        if leader.get("BACKEND") == f"{__name__}.ResilientRedisCache":
+            location = leader.get("LOCATION", "")
+            servers = location if isinstance(location, str) else ",".join(location)
+            self.leader = health_of(",".join(servers.replace(";", ",").split(",")))
+            _followers_seen.setdefault(name, self.leader.generation)
+
+    def _usable(self) -> bool:
+        leader = self.leader
+        if leader is None:
+            return True
+        if leader.generation != _followers_seen.get(self.store_name):
+            # The leader went down or came back since this store was last used: what was
+            # filed under its versions may be stale.
+            _followers_seen[self.store_name] = leader.generation
+            super().clear()
+        return not leader.down
+
+    def get(self, key: str, default: Any = None, version: Any = None) -> Any:
+        return super().get(key, default, version) if self._usable() else default
+
+    def add(
+        self, key: str, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None
+    ) -> bool:
+        return super().add(key, value, timeout, version) if self._usable() else True
+
+    def set(
+        self, key: str, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None
+    ) -> None:
+        if self._usable():
+            super().set(key, value, timeout, version)
+
+    def has_key(self, key: str, version: Any = None) -> bool:
+        return super().has_key(key, version) if self._usable() else False
+
+    def incr(self, key: str, delta: int = 1, version: Any = None) -> int:
+        if not self._usable():
+            raise ValueError(f"Key '{key}' not found (the shared cache does not answer).")
+        return super().incr(key, delta, version)
