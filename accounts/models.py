@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.text import slugify
 
 from accounts import normalise
@@ -97,6 +98,9 @@ class User(KeptForever, AbstractBaseUser, PermissionsMixin):
     date_joined = models.DateTimeField(default=timezone.now)
     activated_at = models.DateTimeField(null=True, blank=True)
     deactivated_at = models.DateTimeField(null=True, blank=True)
+    # Every session and API token issued before this instant is void, even once the account
+    # is active again (set by accounts.services.deactivate).
+    credentials_revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects: ClassVar[UserManager] = UserManager()
 
@@ -146,6 +150,23 @@ class User(KeptForever, AbstractBaseUser, PermissionsMixin):
     def clean(self) -> None:
         super().clean()
         self.normalise()
+
+    def credentials_material(self) -> str:
+        """What a browser session and an API token are bound to: the password hash (a new
+        password ends them) and the last revocation (a deactivation ends them for good).
+        Unchanged for an account never revoked, so sessions made before it was added hold."""
+        if self.credentials_revoked_at is None:
+            return self.password
+        return f"{self.password}|{self.credentials_revoked_at.isoformat()}"
+
+    def _get_session_auth_hash(self, secret: str | None = None) -> str:
+        # Django's own, over credentials_material() instead of the password alone.
+        return salted_hmac(
+            "django.contrib.auth.models.AbstractBaseUser.get_session_auth_hash",
+            self.credentials_material(),
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
 
     def get_full_name(self) -> str:
         return self.full_name

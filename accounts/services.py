@@ -280,15 +280,19 @@ def activate(*, user: User, notify: bool = True) -> bool:
 def deactivate(*, user: User) -> bool:
     """Locks the user out; every row stays. False if already inactive.
 
-    Existing sessions end too: Django's ModelBackend drops an inactive user from the session
-    on their next request.
+    Ends the user's access for good, not only while inactive: every browser session and API
+    token issued so far is bound to `credentials_revoked_at` (User.credentials_material), so
+    none works again after a later activation, and the calendar feed's address is revoked.
     """
     user = User.objects.select_for_update().get(pk=user.pk)
     if not user.is_active:
         return False
+    now = timezone.now()
     user.is_active = False
-    user.deactivated_at = timezone.now()
-    user.save(update_fields=["is_active", "deactivated_at"])
+    user.deactivated_at = now
+    user.credentials_revoked_at = now
+    user.save(update_fields=["is_active", "deactivated_at", "credentials_revoked_at"])
+    revoke_calendar_token(user=user, now=now)
     return True
 
 

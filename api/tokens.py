@@ -34,8 +34,9 @@ def _key(secret: str) -> bytes:
 
 
 def _password_fingerprint(user: User, secret: str | None = None) -> str:
+    # The password hash and the last revocation (a deactivation): either change ends the token.
     return salted_hmac(
-        "clinic.api.jwt.password", user.password, secret=secret, algorithm="sha256"
+        "clinic.api.jwt.password", user.credentials_material(), secret=secret, algorithm="sha256"
     ).hexdigest()[:16]
 
 
@@ -80,6 +81,10 @@ def _decode(token: str) -> dict[str, Any]:
     raise last_error
 
 
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
+
+
 def user_for(token: str, token_type: str) -> User:
     """The active user the token was issued to, or ApiError 401 saying why not."""
     try:
@@ -91,7 +96,9 @@ def user_for(token: str, token_type: str) -> User:
     except jwt.InvalidTokenError as exc:
         raise ApiError(401, "invalid_token", "The token is not valid.") from exc
     if payload.get("type") != token_type:
-        raise ApiError(401, "invalid_token", f"This is not an {token_type} token.")
+        raise ApiError(
+            401, "invalid_token", f"This is not {_article(token_type)} {token_type} token."
+        )
     try:
         public_id = uuid.UUID(str(payload["sub"]))
     except ValueError as exc:
@@ -103,6 +110,9 @@ def user_for(token: str, token_type: str) -> User:
         str(payload["pwd"]), _password_fingerprint(user, payload["_secret"])
     ):
         raise ApiError(
-            401, "token_revoked", "The password has changed since this token was issued."
+            401,
+            "token_revoked",
+            "This token was revoked: the password changed or the account was deactivated "
+            "since it was issued. Sign in again.",
         )
     return user
