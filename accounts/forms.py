@@ -33,7 +33,7 @@ class _AccountFields(forms.Form):
     """The identity fields every registration asks for, checked for duplicates."""
 
     national_id = NationalIdField(label="National ID", max_length=40)
-    full_name = forms.CharField(max_length=150)
+    full_name = forms.CharField(max_length=150, validators=[normalise.validate_single_line])
     # The column's length: a form EmailField alone accepts up to 320 characters.
     email = forms.EmailField(label="E-mail", max_length=254)
     phone = PhoneField(max_length=30, help_text="With the country code if not local.")
@@ -149,6 +149,11 @@ class ProfileForm(forms.ModelForm):
     class Meta:
         model = User
         fields = ["full_name", "email", "phone"]
+
+    def clean_full_name(self) -> str:
+        value = self.cleaned_data["full_name"]
+        normalise.validate_single_line(value)
+        return value
 
     def clean_email(self) -> str:
         return normalise.email(self.cleaned_data["email"])

@@ -144,6 +144,7 @@ class User(KeptForever, AbstractBaseUser, PermissionsMixin):
     def normalise(self) -> None:
         self.national_id = normalise.national_id(self.national_id)
         self.email = normalise.email(self.email)
+        self.full_name = normalise.name(self.full_name)
         if self.phone:
             self.phone = normalise.phone(self.phone)
 

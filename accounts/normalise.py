@@ -38,3 +38,20 @@ def phone(value: str) -> str:
 
 def email(value: str) -> str:
     return (value or "").strip().lower()
+
+
+# Line breaks, tabs and other control characters (C0, DEL, C1) and the Unicode line and
+# paragraph separators: a name is one line (it goes into e-mail subjects and calendar files).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def validate_single_line(value: str) -> None:
+    if _CONTROL.search(value or ""):
+        raise ValidationError(
+            "Write the name on one line, without line breaks or tabs.", code="multi_line"
+        )
+
+
+def name(value: str) -> str:
+    """A person's name on one line, with single spaces: what any path stores."""
+    return " ".join(_CONTROL.sub(" ", value or "").split())

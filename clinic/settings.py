@@ -346,6 +346,14 @@ MIDDLEWARE[_auth_middleware + 1 : _auth_middleware + 1] = [
     "audit.middleware.AuditMiddleware",
     "clinic.security.StaffSessionTimeoutMiddleware",
 ]
+# Right after CommonMiddleware: a NUL in the path, the query or the body is a 400 (and a body
+# over the upload limit a 413) before anything uses it (clinic/badinput.py).
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.common.CommonMiddleware") + 1,
+    "clinic.badinput.RefuseNulMiddleware",
+)
+# Nothing a signed-in person sees is kept by a browser or proxy cache (clinic/privacy.py).
+MIDDLEWARE += ["clinic.privacy.NoStoreWhenSignedInMiddleware"]
 # Last, as django-axes asks: it turns a locked-out login into the lockout page.
 MIDDLEWARE += ["axes.middleware.AxesMiddleware"]
 AUTHENTICATION_BACKENDS = [

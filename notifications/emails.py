@@ -100,8 +100,12 @@ def build(delivery: Delivery) -> EmailMultiAlternatives:
     event = delivery.event
     ctx = _context(event)
     kind = Mail(delivery.mail)
-    subject = SUBJECTS[kind].format(
-        doctor=ctx["doctor"]["name"], patient=ctx["patient"]["name"], when=ctx["when"]
+    # One line whatever the names hold: a line break in a header value stops the mail
+    # (BadHeaderError), and events recorded before names were checked may carry one.
+    subject = " ".join(
+        SUBJECTS[kind]
+        .format(doctor=ctx["doctor"]["name"], patient=ctx["patient"]["name"], when=ctx["when"])
+        .split()
     )
     template = f"emails/appointment_{kind.value}"
     message = EmailMultiAlternatives(
