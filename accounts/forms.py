@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import threading
 from typing import Any
 
 from django import forms
 from django.contrib.auth import password_validation
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
@@ -53,13 +55,9 @@ class _AccountFields(forms.Form):
         return normalise.email(self.cleaned_data["email"])
 
     def clean(self) -> dict[str, Any]:
+        # An identifier someone already holds is not a form error: the registration answers
+        # the same either way (accounts.services.registration_received).
         data = super().clean()
-        for field, message in services.duplicate_errors(
-            national_id=data.get("national_id", ""),
-            email=data.get("email", ""),
-            phone=data.get("phone", ""),
-        ).items():
-            self.add_error(field, message)
         p1, p2 = data.get("password1"), data.get("password2")
         if p1 and p2 and p1 != p2:
             self.add_error("password2", "The two passwords differ.")
@@ -193,3 +191,33 @@ class DoctorProfileForm(forms.ModelForm):
         model = DoctorProfile
         fields = ["bio", "consultation_fee", "emergency_contact", "email_on_new_booking"]
         widgets = {"bio": forms.Textarea(attrs={"rows": 4})}
+
+
+class QuietPasswordResetForm(PasswordResetForm):
+    """Django's reset form, whose costly part (rendering the e-mail and sending it) runs on a
+    thread of its own after the answer. In the request, a known and an unknown address cost
+    the same (one query, one thread started), so neither the page nor the time it takes
+    tells whether an account has that e-mail; a slow mail server delays the mail, not the
+    page. The thread touches no database: the account was read in the request."""
+
+    def save(self, **kwargs: Any) -> None:  # type: ignore[override]
+        self.senders: list[threading.Thread] = []
+        super().save(**kwargs)
+        if not self.senders:
+            self._start(lambda: None)
+
+    def send_mail(self, *args: Any, **kwargs: Any) -> None:
+        parent = super()
+
+        def send() -> None:
+            try:
+                parent.send_mail(*args, **kwargs)
+            except Exception:
+                logging.getLogger(__name__).exception("The password reset e-mail failed")
+
+        self._start(send)
+
+    def _start(self, work: Any) -> None:
+        thread = threading.Thread(target=work, name="password-reset-mail", daemon=True)
+        thread.start()
+        self.senders.append(thread)

@@ -7,14 +7,19 @@ createsuperuser and seed commands, later the API) goes through these functions.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import secrets
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.models import (
@@ -27,6 +32,8 @@ from accounts.models import (
     calendar_token_hash,
 )
 
+logger = logging.getLogger(__name__)
+
 ADMIN_GROUP = "Clinic admins"
 ADMIN_CAP_MESSAGE = "This clinic already has two admins; a third cannot be added."
 
@@ -38,6 +45,10 @@ _ADMIN_PERMISSION_ACTIONS = ("view", "add", "change")
 # Hooks the notifications app fills in (accounts imports nothing of ours): called inside the
 # activation transaction with the user, so an event is recorded with the change or not at all.
 on_activated: list[Callable[[User], None]] = []
+
+
+class IdentifierTaken(ValidationError):
+    """A registration names a national ID, e-mail or phone someone already holds."""
 
 
 class AdminCapReached(ValidationError):
@@ -69,7 +80,7 @@ def _create_user(
     user.normalise()
     errors = duplicate_errors(national_id=user.national_id, email=user.email, phone=user.phone)
     if errors:
-        raise ValidationError(errors)
+        raise IdentifierTaken(errors)
     user.set_password(password)
     try:
         # A savepoint, so a lost race on a unique field leaves the outer transaction usable.
@@ -78,8 +89,31 @@ def _create_user(
     except IntegrityError as exc:
         # Someone registered the same identifier between our check and the insert.
         errors = duplicate_errors(national_id=user.national_id, email=user.email, phone=user.phone)
-        raise ValidationError(errors or "This account could not be created; try again.") from exc
+        if errors:
+            raise IdentifierTaken(errors) from exc
+        raise ValidationError("This account could not be created; try again.") from exc
     return user
+
+
+def registration_received(*, email: str, password: str, created: bool) -> None:
+    """What a registration's sender sees and receives, the same whether an account was made
+    or an identifier was already taken: so nobody learns from the page, the e-mail or the time
+    taken whether someone's national ID, e-mail or phone is registered here.
+
+    The e-mail goes to the address given: it says the registration is waiting for an admin,
+    and how to get into an account that already exists. When nothing was created, the
+    password is hashed all the same (the costly part of creating an account)."""
+    if not created:
+        make_password(password)
+    body = render_to_string(
+        "emails/registration_received.txt", {"clinic_name": settings.CLINIC_NAME}
+    )
+    try:
+        send_mail(
+            f"{settings.CLINIC_NAME}: your registration", body, None, [email], fail_silently=False
+        )
+    except Exception:  # a mail server that is down must not turn a registration into a 500
+        logger.exception("The registration e-mail could not be sent")
 
 
 @transaction.atomic

@@ -18,6 +18,7 @@ from accounts.forms import (
     PatientProfileForm,
     PatientRegistrationForm,
     ProfileForm,
+    QuietPasswordResetForm,
 )
 from accounts.models import CalendarFeed, PatientProfile, User
 from common.ratelimit import limit
@@ -43,6 +44,9 @@ def register(request: HttpRequest) -> HttpResponse:
     form_class = DoctorApplicationForm if as_doctor else PatientRegistrationForm
     form = form_class(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        # A taken national ID, e-mail or phone is not told apart from a new account: the same
+        # page and the same e-mail (accounts.services.registration_received).
+        created = True
         try:
             if as_doctor:
                 d = form.cleaned_data
@@ -60,9 +64,17 @@ def register(request: HttpRequest) -> HttpResponse:
                     date_of_birth=form.cleaned_data["date_of_birth"],
                     medical_history=form.cleaned_data["medical_history"],
                 )
+        except services.IdentifierTaken:
+            created = False
         except ValidationError as exc:
             _apply_service_errors(form, exc)
-        else:
+            created = None
+        if created is not None:
+            services.registration_received(
+                email=form.cleaned_data["email"],
+                password=form.cleaned_data["password1"],
+                created=created,
+            )
             return redirect("accounts:register-done")
     status = 400 if request.method == "POST" else 200
     return render(
@@ -166,6 +178,7 @@ class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):
 
 
 class PasswordResetView(auth_views.PasswordResetView):
+    form_class = QuietPasswordResetForm
     template_name = "accounts/password_reset.html"
     email_template_name = "emails/password_reset.txt"
     subject_template_name = "emails/password_reset_subject.txt"

@@ -1,13 +1,16 @@
-"""Patients register and doctors apply; every account starts inactive, every rejection is a 400."""
+"""Patients register and doctors apply; every account starts inactive, every rejection is a 400
+(except a taken identifier, which is not told apart from a new account)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.core import mail
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test import Client
@@ -19,6 +22,14 @@ from accounts.models import DoctorProfile, PatientProfile, User
 from accounts.tests.factories import BranchFactory, PatientFactory, SpecialtyFactory
 
 REGISTER = reverse("accounts:register")
+
+
+def without_tokens(page: bytes) -> bytes:
+    """A page without its per-answer CSRF tokens."""
+    page = re.sub(rb'("X-CSRFToken": ")[^"]*', rb"\1", page)
+    return re.sub(rb'(name="csrf[-\w]*" (?:value|content)=")[^"]*', rb"\1", page)
+
+
 APPLY = REGISTER + "?as=doctor"
 
 
@@ -156,21 +167,29 @@ def test_registration_page_has_no_role_field(client: Client) -> None:
         ),
     ],
 )
-def test_patient_registration_rejects_duplicates(
+def test_patient_registration_with_a_taken_identifier_creates_nothing_and_tells_nothing(
     client: Client, existing: dict[str, str], overrides: dict[str, str], field: str
 ) -> None:
+    """A taken national ID, e-mail or phone answers exactly as a new account does: the same
+    redirect, the same page, the same e-mail to the address given. Nothing is created."""
+    fresh = client.post(
+        REGISTER, patient_data(national_id="300000888", email="x@example.com", phone="030 4000888")
+    )
+    fresh_page = without_tokens(client.get(fresh["Location"]).content)
     PatientFactory(**existing)
     users_before = User.objects.count()
     profiles_before = PatientProfile.objects.count()
+    mail.outbox.clear()
 
     response = client.post(REGISTER, patient_data(**overrides))
 
-    assert response.status_code == 400
-    errors = response.context["form"].errors
-    assert field in errors
-    assert "already exists" in errors[field][0]
+    assert response.status_code == fresh.status_code == 302
+    assert response["Location"] == fresh["Location"]
+    assert without_tokens(client.get(response["Location"]).content) == fresh_page
     assert User.objects.count() == users_before
     assert PatientProfile.objects.count() == profiles_before
+    assert [m.to for m in mail.outbox] == [[patient_data(**overrides)["email"].lower()]]
+    assert "If you already have an account with us" in mail.outbox[0].body
 
 
 @pytest.mark.django_db
@@ -269,7 +288,7 @@ def test_doctor_application_rejects_bad_input(
         pytest.param({"phone": "030 3000777"}, {}, "phone", id="phone"),
     ],
 )
-def test_doctor_application_rejects_duplicates(
+def test_doctor_application_with_a_taken_identifier_creates_nothing(
     client: Client,
     doctor_data: dict[str, Any],
     existing: dict[str, str],
@@ -280,8 +299,8 @@ def test_doctor_application_rejects_duplicates(
 
     response = client.post(APPLY, {**doctor_data, **overrides})
 
-    assert response.status_code == 400
-    assert field in response.context["form"].errors
+    assert response.status_code == 302
+    assert response["Location"] == reverse("accounts:register-done")
     assert User.objects.count() == 1
     assert DoctorProfile.objects.count() == 0
 
