@@ -97,6 +97,10 @@ DATABASES = {
     )
 }
 _db = DATABASES["default"]
+# The password apart from the URL (compose passes POSTGRES_PASSWORD this way): any character
+# may be in it, where a URL would need "@ / : #" percent-encoded.
+if env.str("DATABASE_PASSWORD", default=""):
+    _db["PASSWORD"] = env.str("DATABASE_PASSWORD")
 # A web worker keeps its connection between requests: opening one costs more than most
 # queries (on SQLite, the WAL pragmas of every new connection; on PostgreSQL, a process).
 _db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
