@@ -30,6 +30,10 @@ def _has_nul(request: HttpRequest) -> bool:
     if request.method not in ("POST", "PUT", "PATCH", "DELETE"):
         return False
     if request.content_type in _FORMS:
+        if request.content_type == "multipart/form-data":
+            # Kept whole first, so that a view that reads the raw body still can (a parsed
+            # multipart stream cannot be read again). RequestDataTooBig past the limit.
+            request.body  # noqa: B018
         return any(
             NUL in key or any(NUL in v for v in values) for key, values in request.POST.lists()
         )

@@ -112,8 +112,8 @@ class ResilientRedisCache(RedisCache):
         # redis-py retries a refused connection three times with a backoff by default: 60 ms
         # per call on loopback, seconds across a network. A miss now beats a hit later.
         options.setdefault("retry", Retry(NoBackoff(), 0))
-        options.setdefault("socket_connect_timeout", 0.5)
-        options.setdefault("socket_timeout", 0.5)
+        options.setdefault("socket_connect_timeout", 1.0)
+        options.setdefault("socket_timeout", 1.0)
         params["OPTIONS"] = options
         super().__init__(server, params)
         self.health = health_of(",".join(self._servers))
