@@ -18,7 +18,7 @@ from ninja.errors import AuthenticationError, HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
 
 from api.schemas import opening_out
-from clinic.outage import DATABASE_RETRY_AFTER, database_unavailable
+from common.outage import DATABASE_RETRY_AFTER, database_unavailable
 from scheduling.errors import SchedulingError, SlotTaken
 
 logger = logging.getLogger(__name__)

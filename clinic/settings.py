@@ -134,15 +134,15 @@ CACHES = {
     "pages": {
         # Valid only while "default" answers: with Redis down it answers misses (pages come
         # from the database) and it forgets everything when Redis goes down or comes back.
-        "BACKEND": "clinic.cache.FollowerLocMemCache",
+        "BACKEND": "common.cache.FollowerLocMemCache",
         "LOCATION": "doctor-pages",
         "OPTIONS": {"MAX_ENTRIES": 1000, "FOLLOWS": "default"},
     },
 }
 # Redis down degrades to "no cache" (logged, counted in /metrics), never to a 500: see
-# clinic/cache.py and README "Running on more than one machine".
+# common/cache.py and README "Running on more than one machine".
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
-    CACHES["default"]["BACKEND"] = "clinic.cache.ResilientRedisCache"
+    CACHES["default"]["BACKEND"] = "common.cache.ResilientRedisCache"
 
 # --- Auth ---------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -351,13 +351,13 @@ MIDDLEWARE[_auth_middleware + 1 : _auth_middleware + 1] = [
     "clinic.security.StaffSessionTimeoutMiddleware",
 ]
 # Right after CommonMiddleware: a NUL in the path, the query or the body is a 400 (and a body
-# over the upload limit a 413) before anything uses it (clinic/badinput.py).
+# over the upload limit a 413) before anything uses it (common/badinput.py).
 MIDDLEWARE.insert(
     MIDDLEWARE.index("django.middleware.common.CommonMiddleware") + 1,
-    "clinic.badinput.RefuseNulMiddleware",
+    "common.badinput.RefuseNulMiddleware",
 )
-# Nothing a signed-in person sees is kept by a browser or proxy cache (clinic/privacy.py).
-MIDDLEWARE += ["clinic.privacy.NoStoreWhenSignedInMiddleware"]
+# Nothing a signed-in person sees is kept by a browser or proxy cache (common/privacy.py).
+MIDDLEWARE += ["common.privacy.NoStoreWhenSignedInMiddleware"]
 # Last, as django-axes asks: it turns a locked-out login into the lockout page.
 MIDDLEWARE += ["axes.middleware.AxesMiddleware"]
 AUTHENTICATION_BACKENDS = [

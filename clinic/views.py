@@ -13,7 +13,7 @@ from django.views.decorators.csrf import requires_csrf_token
 from django.views.decorators.http import require_GET, require_http_methods
 
 from clinic.forms import ContactForm
-from clinic.outage import DATABASE_RETRY_AFTER, database_unavailable
+from common.outage import DATABASE_RETRY_AFTER, database_unavailable
 from common.ratelimit import limit
 from directory.models import Branch, Specialty
 

@@ -16,7 +16,7 @@ names): an atomic add-then-incr, so several processes sharing Redis share one co
 process-local cache counts per process (a deploy check warns). RATELIMIT_ENABLED=False turns
 every limit off (load tests).
 
-When the shared cache does not answer (Redis down: clinic.cache), the counts go on in this
+When the shared cache does not answer (Redis down: common.cache), the counts go on in this
 process's memory until it is back: the clinic stays usable (nobody is refused for Redis's sake)
 and safe (a client still meets the limit, once per process instead of once for the site). Each
 request counted that way is counted in /metrics (`clinic_ratelimit_local_fallback_total`).

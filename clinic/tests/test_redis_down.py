@@ -33,7 +33,7 @@ def shared_redis(settings: Settings) -> Iterator[RedisServer]:
     with redis_server() as server:
         settings.CACHES = {
             **settings.CACHES,
-            "default": {"BACKEND": "clinic.cache.ResilientRedisCache", "LOCATION": server.url},
+            "default": {"BACKEND": "common.cache.ResilientRedisCache", "LOCATION": server.url},
         }
         settings.METRICS_TOKEN = METRICS_TOKEN
         yield server

@@ -15,7 +15,7 @@ down it answers misses and stores nothing, so pages are rendered from the databa
 and it forgets everything whenever the shared cache goes down or comes back, since a change
 made meanwhile never reached the versions its entries are filed under.
 
-Who else copes: the rate limits count in this process while Redis is down (clinic.ratelimit);
+Who else copes: the rate limits count in this process while Redis is down (common.ratelimit);
 `/health/` reports `"cache": "down"` (`ping`). Imports nothing of ours: any app may use it.
 """
 
