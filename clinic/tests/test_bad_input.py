@@ -43,18 +43,21 @@ def test_a_nul_in_an_admin_search_is_a_400(browser: Client, admin_user: User) ->
     assert browser.get("/admin/accounts/user/?q=ada").status_code == 200
 
 
-def test_a_nul_in_a_form_or_json_body_is_a_400_and_writes_nothing(browser: Client) -> None:
+def test_a_nul_in_a_form_is_a_400_and_in_the_api_a_422_and_writes_nothing(
+    browser: Client,
+) -> None:
     form = browser.post("/accounts/register/", patient_data(full_name="Nora\x00New"))
     api = browser.post(
         "/api/v1/auth/token",
         '{"national_id": "300000001", "password": "a\\u0000b"}',
         content_type="application/json",
     )
+    search = browser.get("/api/v1/doctors?q=%00")
 
     assert form.status_code == 400
     assert not User.objects.filter(national_id="300000777").exists()
-    assert api.status_code == 400
-    assert api.json()["code"] == "bad_request"
+    assert (api.status_code, api.json()["code"]) == (422, "validation_error")
+    assert (search.status_code, search.json()["code"]) == (422, "validation_error")
 
 
 def test_a_json_body_over_the_upload_limit_is_a_413_json(
