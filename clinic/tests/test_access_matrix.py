@@ -112,7 +112,8 @@ def _patient(name: str, national_id: str, history: str, n: int, **kwargs: Any) -
         full_name=name,
         national_id=national_id,
         email=f"{name.split()[0].lower()}.private@example.com",
-        phone=f"+49 30 70{n:05d}",
+        # Outside the factories' sequence (+49 30 7nnnnnn counts from 0): never the same number.
+        phone=f"+49 30 79{n:05d}",
         **kwargs,
     )
     profile = user.patient_profile
