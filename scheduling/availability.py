@@ -122,14 +122,23 @@ def calendar(
     does not pay for the openings of the days it never reads."""
     now = now or timezone.now()
     cutoff = earliest_bookable(now)
+    # Weekly slots by weekday, extra ones by their date (only those in the range are read).
     slots_by_weekday: dict[int, list[Slot]] = {}
-    for slot in Slot.objects.active().filter(doctor=doctor).order_by("start_time"):
-        slots_by_weekday.setdefault(slot.weekday, []).append(slot)
-    off_ranges = list(
+    slots_by_date: dict[dt.date, list[Slot]] = {}
+    for slot in (
+        Slot.objects.active().filter(doctor=doctor).on_dates(start, end).order_by("start_time")
+    ):
+        if slot.date is None:
+            slots_by_weekday.setdefault(slot.weekday, []).append(slot)
+        else:
+            slots_by_date.setdefault(slot.date, []).append(slot)
+    absences = list(
         TimeOff.objects.active()
         .filter(doctor=doctor, start_date__lte=end, end_date__gte=start)
-        .values_list("start_date", "end_date")
+        .values_list("start_date", "end_date", "start_time", "end_time")
     )
+    whole_days = [(a, b) for a, b, from_, _ in absences if from_ is None]
+    part_days = [(a, b, from_, to) for a, b, from_, to in absences if from_ is not None]
     taken = set(
         Appointment.objects.holding_slot()
         .filter(doctor=doctor, date__gte=start, date__lte=end)
@@ -139,9 +148,16 @@ def calendar(
 
     date = start
     while date <= end:
-        day = Day(date=date, off=any(a <= date <= b for a, b in off_ranges))
+        day = Day(date=date, off=any(a <= date <= b for a, b in whole_days))
         if not day.off:
-            for slot in slots_by_weekday.get(date.weekday(), []):
+            slots = slots_by_weekday.get(date.weekday(), [])
+            if date in slots_by_date:
+                slots = sorted(slots + slots_by_date[date], key=lambda s: s.start_time)
+            hours_off = [(f, t) for a, b, f, t in part_days if a <= date <= b]
+            for slot in slots:
+                # A part-day absence hides the slots it overlaps, as a whole day hides all.
+                if any(f < slot.end_time and slot.start_time < t for f, t in hours_off):
+                    continue
                 window = clock.slot_window(date, slot.start_time, slot.end_time)
                 if window is None:  # the hour the clocks skip
                     continue

@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.test import Client
 
 from accounts.models import DoctorProfile, User
-from scheduling import services
+from scheduling import availability, services
 from scheduling.models import Appointment, Slot
 from scheduling.tests.view_helpers import html
 
@@ -154,3 +154,18 @@ def test_an_admin_adds_an_extra_slot_by_its_date(
     assert refused.status_code == 200
     assert "Choose a day of the week, or a date." in html(refused)
     assert Slot.objects.count() == 1
+
+
+def test_the_grid_offers_extra_slots_on_their_date_only(
+    client: Client, dora: DoctorProfile
+) -> None:
+    services.add_slot(doctor=dora, weekday=5, start_time=T(8), end_time=T(8, 30))
+    services.add_extra_hours(doctor=dora, date=SATURDAY, ranges=[(T(9), T(10))], visit_minutes=30)
+
+    days = {d.date: d for d in availability.days(dora, SATURDAY, SATURDAY + dt.timedelta(7))}
+
+    assert [o.time_label for o in days[SATURDAY].openings] == ["08:00", "09:00", "09:30"]
+    assert [o.time_label for o in days[SATURDAY + dt.timedelta(7)].openings] == ["08:00"]
+    page = html(client.get(f"/doctors/{dora.slug}/"))
+    assert "Saturday 6 June 09:30" in page
+    assert "Saturday 13 June 09:30" not in page

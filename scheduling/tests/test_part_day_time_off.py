@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.test import Client
 
 from accounts.models import DoctorProfile, User
-from scheduling import selectors, services
+from scheduling import availability, selectors, services
 from scheduling.models import Appointment, TimeOff
 from scheduling.tests.view_helpers import booked, html, slot_at
 
@@ -188,3 +188,22 @@ def test_the_page_wants_both_times_or_neither(client: Client, dora: DoctorProfil
     assert response.status_code == 400
     assert "Give both times for part of a day, or neither." in html(response)
     assert not TimeOff.objects.exists()
+
+
+def test_the_grid_hides_the_hours_off_and_keeps_the_rest_of_the_day(
+    client: Client, dora: DoctorProfile, wednesday: dict
+) -> None:
+    services.add_time_off(
+        doctor=dora, start_date=WEDNESDAY, end_date=WEDNESDAY, start_time=T(13), end_time=T(18)
+    )
+
+    (day,) = availability.days(dora, WEDNESDAY, WEDNESDAY)
+    (next_week,) = availability.days(dora, WEDNESDAY + dt.timedelta(7), WEDNESDAY + dt.timedelta(7))
+
+    assert not day.off
+    assert [o.time_label for o in day.openings] == ["09:00"]
+    assert [o.time_label for o in next_week.openings] == ["09:00", "14:00", "16:00"]
+    page = html(client.get(f"/doctors/{dora.slug}/"))
+    assert "Wednesday 3 June 09:00" in page
+    assert "Wednesday 3 June 14:00" not in page
+    assert "Wednesday 10 June 14:00" in page
