@@ -142,31 +142,28 @@ class Load:
         self.base = base
         self.doctors = doctors
         self.patients = patients
-        self.period = "start"
-        self.counts: dict[str, collections.Counter[str]] = collections.defaultdict(
-            collections.Counter
-        )
+        # (sent, answered, outcome) of every request, on the monotonic clock.
+        self.requests: list[tuple[float, float, str]] = []
         self.lock = threading.Lock()
         self.stop = threading.Event()
         self.threads = [
             threading.Thread(target=self._run, args=(n,), daemon=True) for n in range(clients)
         ]
 
-    def count(self, period: str, outcome: str) -> None:
+    def record(self, sent: float, outcome: str) -> None:
         with self.lock:
-            self.counts[period][outcome] += 1
+            self.requests.append((sent, time.monotonic(), outcome))
 
     def _request(
         self, session: requests.Session, method: str, path: str, **kwargs: object
     ) -> requests.Response | None:
-        # Counted in the period the request was sent in, however long its answer took.
-        period = self.period
+        sent = time.monotonic()
         try:
             response = session.request(method, self.base + path, timeout=20, **kwargs)  # type: ignore[arg-type]
         except requests.RequestException as exc:
-            self.count(period, f"no answer ({type(exc).__name__})")
+            self.record(sent, f"no answer ({type(exc).__name__})")
             return None
-        self.count(period, str(response.status_code))
+        self.record(sent, str(response.status_code))
         return response
 
     def _run(self, n: int) -> None:
@@ -361,55 +358,85 @@ def main() -> None:
         load = Load(base, doctors, patients=["300000001"])
         load.start()
 
-        def period(name: str, seconds: float) -> None:
-            load.period = name
-            log(name)
-            time.sleep(seconds)
+        # (name, is a fault, start, end) of each period, on the monotonic clock.
+        periods: list[tuple[str, bool, float, float]] = []
 
-        period("baseline (10 s)", 10)
-        load.period = "Redis stopped (30 s)"
-        log(load.period)
-        redis.signal(signal.SIGTERM)
-        time.sleep(30)
-        redis.start()
-        period("after Redis (15 s)", 15)
-        load.period = "PostgreSQL stopped (10 s)"
-        log(load.period)
-        pg.stop()
-        pg_running = False
-        time.sleep(10)
-        pg.start()
-        pg_running = True
-        period("after PostgreSQL (15 s)", 15)
-        load.period = "20 slow clients (30 s)"
-        log(load.period)
-        slow_clients(proxy_port, 20, 30)
-        period("after slow clients (15 s)", 15)
-        load.period = "gunicorn killed (-9) and restarted"
-        log(load.period)
-        gunicorn.signal(signal.SIGKILL)
-        gunicorn.start()
-        wait_for(
-            lambda: (
-                requests.get(f"http://127.0.0.1:{app_port}/health/", timeout=2).status_code == 200
-            ),
-            "gunicorn",
-        )
-        period("after the kill (15 s)", 15)
+        def quiet(name: str, seconds: float) -> None:
+            log(name)
+            start = time.monotonic()
+            time.sleep(seconds)
+            periods.append((name, False, start, time.monotonic()))
+
+        def fault(name: str, inject: object) -> None:
+            log(name)
+            start = time.monotonic()
+            inject()  # type: ignore[operator]
+            periods.append((name, True, start, time.monotonic()))
+
+        def redis_outage() -> None:
+            redis.signal(signal.SIGTERM)
+            time.sleep(30)
+            redis.start()
+
+        def postgres_outage() -> None:
+            pg.stop()
+            time.sleep(10)
+            pg.start()
+
+        def kill_app() -> None:
+            gunicorn.signal(signal.SIGKILL)
+            gunicorn.start()
+            wait_for(
+                lambda: (
+                    requests.get(f"http://127.0.0.1:{app_port}/health/", timeout=2).status_code
+                    == 200
+                ),
+                "gunicorn",
+            )
+
+        quiet("baseline (10 s)", 10)
+        fault("Redis stopped (30 s)", redis_outage)
+        quiet("after Redis (15 s)", 15)
+        fault("PostgreSQL stopped (10 s)", postgres_outage)
+        quiet("after PostgreSQL (15 s)", 15)
+        fault("20 slow clients (30 s)", lambda: slow_clients(proxy_port, 20, 30))
+        quiet("after slow clients (15 s)", 15)
+        fault("gunicorn killed (-9) and restarted", kill_app)
+        quiet("after the kill (15 s)", 15)
         load.finish()
+
+        # A request belongs to the fault it overlapped (sent before, answered during, it was
+        # hit by it); otherwise to the period it was sent in.
+        counts: dict[str, collections.Counter[str]] = {
+            name: collections.Counter() for name, *_ in periods
+        }
+        for sent, answered, outcome in load.requests:
+            hit = next(
+                (
+                    name
+                    for name, is_fault, start, end in periods
+                    if is_fault and sent < end and answered > start
+                ),
+                None,
+            )
+            home = hit or next(
+                (name for name, _, start, end in periods if start <= sent < end), None
+            )
+            if home is not None:
+                counts[home][outcome] += 1
 
         lines = [
             "| period | requests | 5xx | 5xx by status | no answer | other statuses |",
             "| --- | ---: | ---: | --- | ---: | --- |",
         ]
-        for name, counts in load.counts.items():
-            if name == "start":
-                continue
-            total = sum(counts.values())
-            fivexx = {k: v for k, v in counts.items() if k.isdigit() and k.startswith("5")}
-            errors = {k: v for k, v in counts.items() if not k.isdigit()}
+        for name, period_counts in counts.items():
+            total = sum(period_counts.values())
+            fivexx = {k: v for k, v in period_counts.items() if k.isdigit() and k.startswith("5")}
+            errors = {k: v for k, v in period_counts.items() if not k.isdigit()}
             others = {
-                k: v for k, v in sorted(counts.items()) if k.isdigit() and not k.startswith("5")
+                k: v
+                for k, v in sorted(period_counts.items())
+                if k.isdigit() and not k.startswith("5")
             }
             lines.append(
                 f"| {name} | {total} | {sum(fivexx.values())} | "
@@ -429,7 +456,8 @@ def main() -> None:
         for process in reversed(started):
             process.signal(signal.SIGTERM)
         if pg_running:
-            pg.stop()
+            with contextlib.suppress(subprocess.CalledProcessError):  # stopped already
+                pg.stop()
         shutil.rmtree(work, ignore_errors=True)
 
 
