@@ -32,9 +32,9 @@ def check_rate_limits(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
             Warning(
                 f"The rate limits count in {backend.rsplit('.', 1)[-1]}, which lives in one "
                 "process: each gunicorn worker and each server keeps its own count, so a "
-                "client gets the limit once per process (DummyCache: never limited). Each "
-                "worker's doctor pages also learn of a booking made in another worker only "
-                "when their cached grid runs out (AVAILABILITY_CACHE_SECONDS).",
+                "client gets the limit once per process (DummyCache: never limited). A doctor's "
+                "calendar version is kept per process too: a grid's poll may be told 'not "
+                "modified' for up to a minute after a booking in another worker.",
                 hint="Set CACHE_URL to a shared cache, e.g. redis://redis:6379/0.",
                 id="clinic.W001",
             )

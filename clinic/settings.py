@@ -127,17 +127,6 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache --------------------------------------------------------------------------------
 CACHES = {
     "default": env.cache_url("CACHE_URL", default="locmemcache://clinic"),
-    # Rendered doctor pages, in each process's memory: they are found under a version of the
-    # doctor's calendar kept in "default" (scheduling.availability), so a shared default has
-    # every process drop its copy at once, while reading a page costs no network round trip.
-    # About 20 KB an entry.
-    "pages": {
-        # Valid only while "default" answers: with Redis down it answers misses (pages come
-        # from the database) and it forgets everything when Redis goes down or comes back.
-        "BACKEND": "common.cache.FollowerLocMemCache",
-        "LOCATION": "doctor-pages",
-        "OPTIONS": {"MAX_ENTRIES": 1000, "FOLLOWS": "default"},
-    },
 }
 # Redis down degrades to "no cache" (logged, counted in /metrics), never to a 500: see
 # common/cache.py and README "Running on more than one machine".
@@ -247,22 +236,6 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # --- Booking rules ------------------------------------------------------------------------
 BOOKING_HORIZON_DAYS = env.int("BOOKING_HORIZON_DAYS", default=60)
 BOOKING_MIN_NOTICE_MINUTES = env.int("BOOKING_MIN_NOTICE_MINUTES", default=60)
-# How long a doctor page's heading and availability grid may be served from the cache; every
-# booking, cancellation and calendar change replaces the grid sooner (scheduling.availability),
-# in every process that shares the cache. A per-process cache (local memory, the default) is
-# not shared: there the period is the grid's live refresh (10 s), which bounds how long another
-# web process may show a just-booked time as free. A shared one (Redis) keeps pages a minute.
-_PROCESS_LOCAL_CACHES = ("locmem", "dummy")
-AVAILABILITY_CACHE_SECONDS = env.int(
-    "AVAILABILITY_CACHE_SECONDS",
-    default=10
-    if any(k in CACHES["default"]["BACKEND"].lower() for k in _PROCESS_LOCAL_CACHES)
-    else 60,
-)
-
-# How often a process asks the shared cache whether a doctor's calendar changed in another
-# process (scheduling.availability); 0 asks on every doctor page.
-AVAILABILITY_RECHECK_SECONDS = env.float("AVAILABILITY_RECHECK_SECONDS", default=1.0)
 
 # --- Notifications ------------------------------------------------------------------------
 N8N_WEBHOOK_URL = env.str("N8N_WEBHOOK_URL", default="")

@@ -11,8 +11,9 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from accounts.models import User
-from scheduling import services
+from accounts.admin import DoctorProfileAdmin as AccountsDoctorProfileAdmin
+from accounts.models import DoctorProfile, User
+from scheduling import availability, services
 from scheduling.models import Appointment, Slot, TimeOff
 
 
@@ -269,3 +270,28 @@ class AppointmentAdmin(_NoDelete):
         self._each(
             request, queryset, lambda a: services.mark_no_show(appointment=a, by=request.user)
         )
+
+
+# accounts registers the doctor profiles' admin; the accepting-bookings switch on it is
+# scheduling's, so it goes through the same service as the dashboard's and the API's: audited
+# as bookings paused/resumed, and announced to the doctor's grid.
+admin.site.unregister(DoctorProfile)
+
+
+@admin.register(DoctorProfile)
+class DoctorProfileAdmin(AccountsDoctorProfileAdmin):
+    def save_model(self, request: HttpRequest, obj: DoctorProfile, form: Any, change: bool) -> None:
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        wanted = obj.accepting_bookings
+        if "accepting_bookings" in form.changed_data:
+            # The other fields are saved as they are; the switch by the service.
+            obj.accepting_bookings = not wanted
+        super().save_model(request, obj, form, change)
+        if "accepting_bookings" in form.changed_data:
+            services.set_accepting_bookings(doctor=obj, accepting=wanted)
+        elif form.changed_data:
+            # The grid shows the doctor's name and specialty: a poll gets them now, not
+            # within the minute of its ETag.
+            availability.changed(obj.pk)

@@ -1,47 +1,53 @@
 """A doctor's openings over a range of days: what the grid shows and what booking offers.
 
-Always the same four queries whatever the size of the calendar: the slots, the time off and
-the appointments holding a slot in the range (plus one for the doctor when looked up by slug).
+Three queries whatever the size of the calendar: the doctor's active slots, their time off
+and the appointments holding a slot in the range. Nothing here is cached: computing two
+weeks costs well under a millisecond (see README, Performance).
 
-The public grid is read far more often than it changes, so its rendered HTML is kept in each
-process's memory (the "pages" cache) under a per-doctor *version* that every scheduling write
-replaces (`changed`). The version lives in the default cache (CACHE_URL), not in a process,
-so with a shared one (Redis) every web process sees a booking at once, at the price of one
-small read per page; the HTML itself never crosses the network. An entry also never
-outlives AVAILABILITY_CACHE_SECONDS, which bounds what a process-local default cache (local
-memory) can show after a write in another process. A stale "free" link only ever leads to
-the booking's clean "this slot was just taken".
+The one thing kept in the cache is a *version* of each doctor's calendar, a random token that
+every change of their openings replaces (`changed`, called by the scheduling services). The
+grid's 10-second poll sends it back as an ETag and gets `304 Not Modified` while it holds.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-import random
-import time
+import logging
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import NamedTuple
 
 from django.conf import settings
-from django.core.cache import cache, caches
-from django.db import transaction
-from django.utils import timezone, translation
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.utils import timezone
 from django.utils.formats import date_format
 
 from accounts.models import DoctorProfile
 from scheduling import clock
-from scheduling.models import Appointment, Slot, TimeOff
+
+logger = logging.getLogger(__name__)
 
 FREE = "free"
 TAKEN = "taken"
 PAST = "past"
 
 
-@dataclass(frozen=True)
-class Opening:
-    slot: Slot
+class SlotTime(NamedTuple):
+    """What the calendar reads of a slot."""
+
+    pk: int
+    public_id: uuid.UUID
+    weekday: int
+    start_time: dt.time
+    end_time: dt.time
+
+
+class Opening(NamedTuple):
+    # A tuple: two weeks make a hundred or more of these per page.
+    slot: SlotTime
     date: dt.date
     starts_at: dt.datetime
     ends_at: dt.datetime
@@ -51,15 +57,9 @@ class Opening:
     def is_free(self) -> bool:
         return self.state == FREE
 
-    # Plain strings for the grid: a `|date` filter per cell was most of the grid's render
-    # time (hundreds of cells, each through the localised date formatter).
     @property
     def time_label(self) -> str:
         return f"{self.starts_at:%H:%M}"
-
-    @property
-    def iso_date(self) -> str:
-        return self.date.isoformat()
 
 
 @dataclass
@@ -69,25 +69,8 @@ class Day:
     openings: list[Opening] = field(default_factory=list)
 
     @property
-    def label(self) -> str:
-        """The column's heading, e.g. Mon 8 Jun."""
-        return _date_label(self.date, "D j M", translation.get_language())
-
-    @property
-    def long_label(self) -> str:
-        """For the links' accessible names, e.g. Monday 8 June."""
-        return _date_label(self.date, "l j F", translation.get_language())
-
-    @property
     def free_count(self) -> int:
         return sum(1 for o in self.openings if o.is_free)
-
-
-@functools.lru_cache(maxsize=4096)
-def _date_label(date: dt.date, fmt: str, language: str | None) -> str:
-    # Every doctor's grid shows the same few dozen dates: each is formatted (a localised
-    # formatter, the grid's slowest part) once per process and language.
-    return date_format(date, fmt)
 
 
 def horizon_end(today: dt.date | None = None) -> dt.date:
@@ -99,15 +82,45 @@ def earliest_bookable(now: dt.datetime | None = None) -> dt.datetime:
     return (now or timezone.now()) + dt.timedelta(minutes=settings.BOOKING_MIN_NOTICE_MINUTES)
 
 
-def days(
-    doctor: DoctorProfile,
-    start: dt.date,
-    end: dt.date,
-    *,
-    now: dt.datetime | None = None,
-) -> list[Day]:
-    """Every date from start to end (inclusive) with the doctor's openings on it."""
-    return list(calendar(doctor, start, end, now=now))
+@functools.lru_cache(maxsize=1024)
+def date_label(date: dt.date, fmt: str, language: str | None) -> str:
+    """A localised date label (`language` is the cache's key: the caller's language). Every
+    grid shows the same few dozen dates, and the localised formatter is slow."""
+    return date_format(date, fmt)
+
+
+def _same_offset_all_day(date: dt.date, tz: dt.tzinfo) -> bool:
+    """False on the two days a year the clocks change."""
+    midnight = dt.datetime.combine(date, dt.time.min, tzinfo=tz)
+    return midnight.utcoffset() == (midnight + dt.timedelta(days=1)).utcoffset()
+
+
+# The calendar's three reads, in plain SQL: through the ORM, building each query cost several
+# times what running it did, and together more than computing and rendering two weeks.
+# Indexes: scheduling_slot_doctor_idx, scheduling_timeoff_doctor_idx and the partial unique
+# index on appointments (doctor, slot, date).
+# Weekly slots, and the extra ones dated in the range (Slot.objects.on_dates).
+_SLOTS = (
+    "SELECT id, public_id, weekday, start_time, end_time, date FROM scheduling_slot"
+    " WHERE doctor_id = %s AND is_active AND (date IS NULL OR (date >= %s AND date <= %s))"
+    " ORDER BY start_time"
+)
+# Whole days off (no times) and part days (the hours of each of those days).
+_TIME_OFF = (
+    "SELECT start_date, end_date, start_time, end_time FROM scheduling_timeoff"
+    " WHERE doctor_id = %s AND is_active AND start_date <= %s AND end_date >= %s"
+)
+# The appointments holding a slot: every one but the cancelled (Appointment.holding_slot).
+_TAKEN = (
+    "SELECT slot_id, date FROM scheduling_appointment"
+    " WHERE doctor_id = %s AND date >= %s AND date <= %s AND status <> 'cancelled'"
+)
+
+
+def _rows(sql: str, params: list[object]) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def calendar(
@@ -117,66 +130,75 @@ def calendar(
     *,
     now: dt.datetime | None = None,
 ) -> Iterator[Day]:
-    """The days of `days`, one at a time: the three queries run at the first, and a reader
-    that stops early (the grid's two weeks, unless it must look further for a free time)
-    does not pay for the openings of the days it never reads."""
-    now = now or timezone.now()
-    cutoff = earliest_bookable(now)
-    # Weekly slots by weekday, extra ones by their date (only those in the range are read).
-    slots_by_weekday: dict[int, list[Slot]] = {}
-    slots_by_date: dict[dt.date, list[Slot]] = {}
-    for slot in (
-        Slot.objects.active().filter(doctor=doctor).on_dates(start, end).order_by("start_time")
+    """Every date from start to end (inclusive) with the doctor's openings on it, one day at a
+    time: the three queries run at the first, and a reader that stops early pays for no more
+    days than it reads."""
+    tz = clock.clinic_tz()
+    # In the clinic's zone, so that comparing it with an opening (same zone) is cheap.
+    cutoff = earliest_bookable(now).astimezone(tz)
+    # Weekly slots by weekday, extra ones by their date.
+    by_weekday: dict[int, list[SlotTime]] = {}
+    by_date: dict[dt.date, list[SlotTime]] = {}
+    for pk, public_id, weekday, start_time, end_time, date in _rows(
+        _SLOTS, [doctor.pk, start, end]
     ):
-        if slot.date is None:
-            slots_by_weekday.setdefault(slot.weekday, []).append(slot)
+        if not isinstance(public_id, uuid.UUID):  # SQLite keeps it as hex text
+            public_id = uuid.UUID(public_id)
+        slot = SlotTime(pk, public_id, weekday, start_time, end_time)
+        if date is None:
+            by_weekday.setdefault(weekday, []).append(slot)
         else:
-            slots_by_date.setdefault(slot.date, []).append(slot)
-    absences = list(
-        TimeOff.objects.active()
-        .filter(doctor=doctor, start_date__lte=end, end_date__gte=start)
-        .values_list("start_date", "end_date", "start_time", "end_time")
-    )
+            by_date.setdefault(date, []).append(slot)
+    absences = _rows(_TIME_OFF, [doctor.pk, end, start])
     whole_days = [(a, b) for a, b, from_, _ in absences if from_ is None]
     part_days = [(a, b, from_, to) for a, b, from_, to in absences if from_ is not None]
-    taken = set(
-        Appointment.objects.holding_slot()
-        .filter(doctor=doctor, date__gte=start, date__lte=end)
-        .order_by()  # a set: the model's ordering would only add a sort (on SQLite)
-        .values_list("slot_id", "date")
-    )
+    taken = set(_rows(_TAKEN, [doctor.pk, start, end]))
 
     date = start
     while date <= end:
         day = Day(date=date, off=any(a <= date <= b for a, b in whole_days))
-        if not day.off:
-            slots = slots_by_weekday.get(date.weekday(), [])
-            if date in slots_by_date:
-                slots = sorted(slots + slots_by_date[date], key=lambda s: s.start_time)
-            hours_off = [(f, t) for a, b, f, t in part_days if a <= date <= b]
-            for slot in slots:
-                # A part-day absence hides the slots it overlaps, as a whole day hides all.
-                if any(f < slot.end_time and slot.start_time < t for f, t in hours_off):
-                    continue
+        slots = [] if day.off else by_weekday.get(date.weekday(), [])
+        if not day.off and date in by_date:
+            slots = sorted(slots + by_date[date], key=lambda s: s.start_time)
+        hours_off = [(f, t) for a, b, f, t in part_days if a <= date <= b]
+        plain_day = bool(slots) and _same_offset_all_day(date, tz)
+        for slot in slots:
+            # A part-day absence hides the slots it overlaps, as a whole day hides all.
+            if hours_off and any(f < slot.end_time and slot.start_time < t for f, t in hours_off):
+                continue
+            if plain_day:
+                starts_at = dt.datetime.combine(date, slot.start_time, tzinfo=tz)
+                ends_at = dt.datetime.combine(date, slot.end_time, tzinfo=tz)
+            else:
                 window = clock.slot_window(date, slot.start_time, slot.end_time)
                 if window is None:  # the hour the clocks skip
                     continue
                 starts_at, ends_at = window
-                if (slot.pk, date) in taken:
-                    state = TAKEN
-                elif starts_at < cutoff:
-                    state = PAST
-                else:
-                    state = FREE
-                day.openings.append(Opening(slot, date, starts_at, ends_at, state))
+            if (slot.pk, date) in taken:
+                state = TAKEN
+            elif starts_at < cutoff:
+                state = PAST
+            else:
+                state = FREE
+            day.openings.append(Opening(slot, date, starts_at, ends_at, state))
         yield day
         date += dt.timedelta(days=1)
+
+
+def days(
+    doctor: DoctorProfile, start: dt.date, end: dt.date, *, now: dt.datetime | None = None
+) -> list[Day]:
+    return list(calendar(doctor, start, end, now=now))
 
 
 def free_openings(
     doctor: DoctorProfile, start: dt.date, end: dt.date, *, now: dt.datetime | None = None
 ) -> list[Opening]:
-    return [o for day in days(doctor, start, end, now=now) for o in day.openings if o.is_free]
+    return [o for day in calendar(doctor, start, end, now=now) for o in day.openings if o.is_free]
+
+
+# The first look for alternatives: this many days either side of the time that was taken.
+NEAR_DAYS = 3
 
 
 def nearest_free(
@@ -186,146 +208,58 @@ def nearest_free(
     now: dt.datetime | None = None,
     limit: int = 3,
 ) -> list[Opening]:
-    """The free openings closest in time to `around`, for "this slot was just taken"."""
+    """The free openings closest in time to `around`, for "this slot was just taken". The days
+    around it first; the whole horizon only when they have fewer than `limit`: a request
+    that lost a race should not wait longer than the winner."""
     today = timezone.localdate(now, clock.clinic_tz()) if now else clock.today()
-    openings = free_openings(doctor, today, horizon_end(today), now=now)
+    last = horizon_end(today)
+    day = timezone.localdate(around, clock.clinic_tz())
+    near = dt.timedelta(days=NEAR_DAYS)
+    first, final = max(day - near, today), min(day + near, last)
+    openings = free_openings(doctor, first, final, now=now) if first <= final else []
+    if len(openings) < limit:
+        openings = free_openings(doctor, today, last, now=now)
     openings.sort(key=lambda o: abs((o.starts_at - around).total_seconds()))
     return sorted(openings[:limit], key=lambda o: o.starts_at)
 
 
-# --- The cached grid ----------------------------------------------------------------------
-
-
-def pages() -> Any:
-    """This process's cache of rendered doctor pages (headings, grids, whole pages)."""
-    return caches["pages"]
-
-
-def _lifetime() -> float:
-    """How long an entry is kept: AVAILABILITY_CACHE_SECONDS less up to a quarter, at random.
-    Entries cached together (the doctors' pages after a restart) would otherwise run out
-    together, and every worker would rebuild them all in one burst that the requests queued
-    behind it wait for: the doctor page's p99 under load."""
-    return settings.AVAILABILITY_CACHE_SECONDS * random.uniform(0.75, 1.0)  # noqa: S311
+# --- The calendar's version, for the poll's ETag ------------------------------------------
 
 
 def _version_key(doctor_id: int) -> str:
-    return f"scheduling:grid-version:{doctor_id}"
+    return f"scheduling:calendar-version:{doctor_id}"
 
 
-def grid_version(doctor_id: int) -> str:
-    """The doctor's current grid version, made on first use.
-
-    A random token rather than a counter: if the cache drops the version key, the next one is
-    new, so entries cached under an older version can never be mistaken for current ones.
-
-    A process asks the shared cache at most once every AVAILABILITY_RECHECK_SECONDS per
-    doctor and keeps the answer in its own memory meanwhile: with Redis, a round trip on
-    every page cost a fifth of the doctor page's throughput in `make bench`. A change made in
-    this process forgets the kept answer, so it shows in the next page; one made in another
-    process shows within that period.
-    """
+def version(doctor_id: int) -> str:
+    """The doctor's calendar version, made on first use; "" when the cache does not answer.
+    A random token rather than a counter: should the cache drop it, the next one is new, so
+    an old ETag never matches."""
     key = _version_key(doctor_id)
-    recheck = settings.AVAILABILITY_RECHECK_SECONDS
-    if recheck > 0 and (known := pages().get(key)) is not None:
-        return known
-    version = cache.get(key)
-    if version is None:
-        cache.add(key, uuid.uuid4().hex, timeout=None)
-        version = cache.get(key) or ""
-    if recheck > 0 and version:
-        pages().set(key, version, timeout=recheck)
-    return version
+    try:
+        current = cache.get(key)
+        if current is None:
+            cache.add(key, uuid.uuid4().hex, timeout=None)
+            current = cache.get(key)
+    except Exception:  # a cache that is down (Redis): no ETag, every poll gets the grid
+        logger.warning("The cache did not answer for doctor %s's calendar version", doctor_id)
+        return ""
+    return current or ""
 
 
-def _bump(doctor_id: int) -> None:
-    key = _version_key(doctor_id)
-    cache.set(key, uuid.uuid4().hex, timeout=None)
-    pages().delete(key)
+def _replace(doctor_id: int) -> None:
+    try:
+        cache.set(_version_key(doctor_id), uuid.uuid4().hex, timeout=None)
+    except Exception:
+        # A booking must not fail for the cache. A poll may then be told "not modified" for
+        # what it already shows, within the ETag's minute (see views._grid_etag).
+        logger.warning("The cache did not answer; doctor %s's grid may lag a minute", doctor_id)
 
 
 def changed(doctor_id: int) -> None:
-    """The doctor's openings changed (a booking, a cancellation, a slot, time off...).
+    """The doctor's openings changed (a booking, a cancellation, a slot, time off, the pause).
 
-    Called by the services inside their transaction. The version is replaced now, so the
-    writer's own next page is fresh, and again after the commit: a reader that computed the
-    grid from the rows before the commit and stored it under the version it read in between
-    leaves an entry that nobody asks for any more.
+    Called by the services inside their transaction: the version is replaced now, and again
+    after the commit, since a poll answered between the two read the rows from before it.
     """
-    _bump(doctor_id)
-    transaction.on_commit(lambda: _bump(doctor_id))
-
-
-def cached_card(
-    *,
-    slug: str,
-    load: Callable[[], DoctorProfile],
-    render: Callable[[DoctorProfile], str],
-) -> tuple[dict[str, Any], DoctorProfile | None]:
-    """The doctor page's heading for `slug` ({"pk", "title", "html", "id"}) from the cache,
-    else from `load()` (which 404s) and `render(doctor)`; the doctor too when it was loaded.
-    `id` names this rendering (pages built on it are cached under it).
-
-    Kept for AVAILABILITY_CACHE_SECONDS only: the profile (name, fee, listing) is not
-    scheduling's to announce, so an edit or a deactivation shows when the entry runs out,
-    as it would on a page loaded a moment earlier. Booking re-checks the doctor anyway."""
-    seconds = settings.AVAILABILITY_CACHE_SECONDS
-    key = f"scheduling:doctor-card:{slug}"
-    card = pages().get(key) if seconds > 0 else None
-    if card is not None:
-        return card, None
-    doctor = load()
-    card = {
-        "pk": doctor.pk,
-        "title": doctor.display_name,
-        "html": render(doctor),
-        "id": uuid.uuid4().hex,
-    }
-    if seconds > 0:
-        pages().set(key, card, timeout=_lifetime())
-    return card, doctor
-
-
-def grid_key(doctor_id: int, variant: str) -> str | None:
-    """Where the doctor's grid for `variant` (the slug, today, the window's first day) is
-    cached under the doctor's current version; None when the cache is switched off."""
-    if settings.AVAILABILITY_CACHE_SECONDS <= 0:
-        return None
-    # Read the version before the rows: see `changed`.
-    return f"scheduling:grid:{doctor_id}:{grid_version(doctor_id)}:{variant}"
-
-
-def cached_html(
-    key: str | None,
-    render: Callable[[], tuple[str, dt.datetime | None]],
-    *,
-    now: dt.datetime | None = None,
-) -> tuple[str, float]:
-    """The grid's HTML under `key`, else from `render()`, which returns the HTML and the
-    instant of the earliest free opening shown (it turns "past" once within the minimum
-    notice, so the entry must not outlive it). Returns the HTML and when it runs out (a
-    time.time() instant)."""
-    entry = pages().get(key) if key else None
-    if entry is not None:
-        return entry
-    html, first_free = render()
-    now = now or timezone.now()
-    seconds = _lifetime()
-    if first_free is not None:
-        turns_past = first_free - dt.timedelta(minutes=settings.BOOKING_MIN_NOTICE_MINUTES)
-        seconds = min(seconds, max((turns_past - now).total_seconds(), 1))
-    entry = (html, time.time() + seconds)
-    if key:
-        pages().set(key, entry, timeout=seconds)
-    return entry
-
-
-def cached_grid(
-    *,
-    doctor_id: int,
-    variant: str,
-    render: Callable[[], tuple[str, dt.datetime | None]],
-    now: dt.datetime | None = None,
-) -> str:
-    """The doctor's grid HTML for `variant`, from the cache when current, else rendered."""
-    return cached_html(grid_key(doctor_id, variant), render, now=now)[0]
+    _replace(doctor_id)
+    transaction.on_commit(lambda: _replace(doctor_id))

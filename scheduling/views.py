@@ -6,30 +6,27 @@ Views parse input, call scheduling.services and render; rules live in the servic
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import itertools
 import re
-import time
-from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.exceptions import BadRequest, PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
-from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.translation import get_language
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from accounts.models import DoctorProfile, User
 from common.ratelimit import limit
-from scheduling import availability, clock, selectors, services
+from scheduling import availability, clock, grid, selectors, services
 from scheduling.errors import SchedulingError, SlotTaken
 from scheduling.forms import (
     BookingForm,
@@ -111,7 +108,9 @@ def _grid_context(
     return {
         "doctor": doctor,
         "days": window,
+        "columns": grid.columns(window, base_url=base_url, today=today),
         "start": start,
+        "last_day": window[-1].date,
         "free_in_window": sum(d.free_count for d in window),
         "next_free": later_free,
         "earlier": earlier,
@@ -122,87 +121,63 @@ def _grid_context(
     }
 
 
-# The doctor page is the most read page: both its parts are cached as HTML (see
-# scheduling.availability). A warm page runs no SQL at all; a doctor's profile edits show
-# within AVAILABILITY_CACHE_SECONDS, their openings' changes at once.
-
-
-def _doctor_card(slug: str) -> tuple[dict[str, Any], DoctorProfile | None]:
-    """The doctor's heading (breadcrumb, name, specialty, branch, fee) as HTML with the
-    doctor's id and title; the doctor too when it was just read from the database. 404s
-    on a doctor that is not listed."""
-    return availability.cached_card(
-        slug=slug,
-        load=lambda: get_doctor_by_slug(slug),
-        render=lambda doctor: render_to_string(
-            "scheduling/doctor_detail.html#card", {"doctor": doctor}
-        ),
+def _public_grid_context(request: HttpRequest, doctor: DoctorProfile) -> dict[str, Any]:
+    slug = doctor.slug
+    return _grid_context(
+        request,
+        doctor,
+        reverse("scheduling:book", args=[slug]),
+        reverse("scheduling:doctor", args=[slug]),
     )
 
 
-def _grid_renderer(
-    request: HttpRequest, slug: str, doctor: DoctorProfile | None
-) -> Callable[[], tuple[str, dt.datetime | None]]:
-    """Renders the public grid (the same for every visitor: no user, no CSRF token in it)
-    and tells when its first free time is."""
-
-    def render_grid() -> tuple[str, dt.datetime | None]:
-        context = _grid_context(
-            request,
-            doctor or get_doctor_by_slug(slug),
-            reverse("scheduling:book", args=[slug]),
-            reverse("scheduling:doctor", args=[slug]),
-        )
-        first_free = next(
-            (o.starts_at for d in context["days"] for o in d.openings if o.is_free),
-            context["next_free"].starts_at if context["next_free"] else None,
-        )
-        return render_to_string("scheduling/doctor_detail.html#grid", context), first_free
-
-    return render_grid
-
-
-def _grid_variant(request: HttpRequest, slug: str) -> str:
-    today = clock.today()
-    return f"{slug}:{today}:{grid_start(request, today)}"
-
-
-# Stands for the visitor's CSRF token in a doctor page cached for visitors without a session;
-# each answer puts the visitor's own token in its place.
-_CSRF_HOLE = "csrf-token-of-this-visitor-4f1c2b"
-# A visitor with one of these gets a page of their own (a session; flash messages waiting).
-_PERSONAL_COOKIES = (settings.SESSION_COOKIE_NAME, CookieStorage.cookie_name)
-
-
 @require_GET
-@vary_on_headers("HX-Request")
 def doctor_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    card, doctor = _doctor_card(slug)
-    key = availability.grid_key(card["pk"], _grid_variant(request, slug))
-    context = {"title": card["title"], "card": card["html"]}
-    render_grid = _grid_renderer(request, slug, doctor)
-    if key is None or any(name in request.COOKIES for name in _PERSONAL_COOKIES):
-        # Signed in, or with messages waiting: the page is this visitor's.
-        context["grid"] = availability.cached_html(key, render_grid)[0]
-        return render(request, "scheduling/doctor_detail.html", context)
-    # Every visitor without a session sees the same page but for the CSRF token: the whole
-    # page is cached under the heading's and the grid's own keys, so it goes with them.
-    page_key = f"scheduling:doctor-page:{card['id']}:{key}"
-    html = availability.pages().get(page_key)
-    if html is None:
-        context["grid"], runs_out = availability.cached_html(key, render_grid)
-        context["csrf_token"] = _CSRF_HOLE
-        html = render_to_string("scheduling/doctor_detail.html", context, request)
-        availability.pages().set(page_key, html, timeout=max(runs_out - time.time(), 1))
-    return HttpResponse(html.replace(_CSRF_HOLE, get_token(request)))
+    doctor = get_doctor_by_slug(slug)
+    context = _public_grid_context(request, doctor)
+    return render(request, "scheduling/doctor_detail.html", context)
+
+
+def _grid_etag(request: HttpRequest, doctor: DoctorProfile) -> str | None:
+    """Names what the public grid shows: the doctor's calendar version (replaced by every
+    change of their openings), the window, the language and the minute. None when the cache
+    cannot say.
+
+    The minute because a free time turns "past" once the clock passes its start less the
+    minimum notice, a whole minute: the grid is the same from just after one whole minute
+    up to the next one included, so that is the minute named (rounded up)."""
+    calendar_version = availability.version(doctor.pk)
+    if not calendar_version:
+        return None
+    now = timezone.now()
+    minute = now.replace(second=0, microsecond=0)
+    if minute != now:
+        minute += dt.timedelta(minutes=1)
+    parts = [
+        calendar_version,
+        str(grid_start(request, clock.today())),
+        minute.isoformat(),
+        get_language() or "",
+    ]
+    return '"' + hashlib.blake2b("|".join(parts).encode(), digest_size=12).hexdigest() + '"'
 
 
 @require_GET
 @vary_on_headers("HX-Request")
 def availability_fragment(request: HttpRequest, slug: str) -> HttpResponse:
-    card, doctor = _doctor_card(slug)
-    key = availability.grid_key(card["pk"], _grid_variant(request, slug))
-    return HttpResponse(availability.cached_html(key, _grid_renderer(request, slug, doctor))[0])
+    """The grid alone, polled every 10 seconds: a poll whose ETag still holds gets 304 Not
+    Modified, with one query (the doctor, still listed) and nothing rendered."""
+    doctor = get_doctor_by_slug(slug)
+    etag = _grid_etag(request, doctor)
+    if etag and (unchanged := get_conditional_response(request, etag=etag)) is not None:
+        return unchanged
+    context = _public_grid_context(request, doctor)
+    response = render(request, "scheduling/doctor_detail.html#grid", context)
+    if etag:
+        response["ETag"] = etag
+    # The browser keeps the answer but asks again each time (with If-None-Match).
+    patch_cache_control(response, no_cache=True)
+    return response
 
 
 # --- Booking ------------------------------------------------------------------------------

@@ -150,8 +150,14 @@ def test_admin_slot_time_off_and_doctor_profile_changes(
     assert only(action="time_off.changed").after == {"reason": "Congress"}
     assert only(action="time_off.removed").object_key == str(period.public_id)
     profile = only(object_key=dora.slug, action="doctor_profile.changed")
-    assert profile.before == {"consultation_fee": "80.00", "accepting_bookings": True}
-    assert profile.after == {"consultation_fee": "95.00", "accepting_bookings": False}
+    assert profile.before == {"consultation_fee": "80.00"}
+    assert profile.after == {"consultation_fee": "95.00"}
+    # The switch goes through scheduling's service, as on the dashboard.
+    paused = only(object_key=dora.slug, action="doctor_profile.bookings_paused")
+    assert (paused.before, paused.after) == (
+        {"accepting_bookings": True},
+        {"accepting_bookings": False},
+    )
     assert {e.actor for e in entries(actor__isnull=False)} == {admin_user}
 
 

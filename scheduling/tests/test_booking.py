@@ -75,10 +75,10 @@ def test_slot_taken_by_another_patient_is_refused_with_alternatives(
 
     assert caught.value.code == "slot_taken"
     # Today's 09:00 has passed, so the nearest free times are the Mondays after.
-    assert [(o.slot, o.date) for o in caught.value.alternatives] == [
-        (monday_9, dt.date(2026, 6, 15)),
-        (monday_9, dt.date(2026, 6, 22)),
-        (monday_9, dt.date(2026, 6, 29)),
+    assert [(o.slot.pk, o.date) for o in caught.value.alternatives] == [
+        (monday_9.pk, dt.date(2026, 6, 15)),
+        (monday_9.pk, dt.date(2026, 6, 22)),
+        (monday_9.pk, dt.date(2026, 6, 29)),
     ]
     assert list(Appointment.objects.all()) == [mine]
     assert Appointment.objects.get().patient == patient
