@@ -21,7 +21,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import DoctorProfile, User
 from notifications.models import Delivery, Event, EventType, WebhookEndpoint
 from scheduling import clock
 from scheduling.models import Appointment
@@ -175,6 +175,23 @@ def _save(event: Event, mails: list[tuple[str, str]], *, hand_off: bool) -> Even
     return event
 
 
+def _has_people(appt: Appointment) -> bool:
+    """The appointment came with what its payload names (a booking's does: it read them
+    under its locks), so they are not read again."""
+    return (
+        Appointment.patient.is_cached(appt)
+        and Appointment.doctor.is_cached(appt)
+        and all(
+            getattr(DoctorProfile, name).is_cached(appt.doctor)
+            for name in ("user", "specialty", "branch")
+        )
+    )
+
+
+def _with_people(appt: Appointment) -> Appointment:
+    return Appointment.objects.with_people().get(pk=appt.pk)
+
+
 # In the caller's transaction when there is one (a booking's): no savepoint of its own, two
 # round trips fewer; whatever fails here rolls the whole change back, outbox and all.
 @transaction.atomic(savepoint=False)
@@ -188,7 +205,7 @@ def record_appointment_event(
 ) -> Event:
     """Writes the event, a delivery to each endpoint that wants it, and its e-mails."""
     now = now or timezone.now()
-    appt = Appointment.objects.with_people().get(pk=appointment.pk)
+    appt = appointment if _has_people(appointment) else _with_people(appointment)
     sequence = 0
     if event_type != EventType.APPOINTMENT_BOOKED:
         sequence = Event.objects.filter(

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -72,17 +72,17 @@ def _require_staff(appointment: Appointment, user: User) -> None:
 # --- Booking ------------------------------------------------------------------------------
 
 
-def check_bookable(
-    *,
-    patient: User,
-    doctor: DoctorProfile,
-    slot: Slot,
-    date: dt.date,
-    now: dt.datetime,
-    ignore: Appointment | None = None,
+def _not_a_slot_of(doctor: DoctorProfile) -> SchedulingError:
+    return SchedulingError(
+        f"That time is not one of {doctor.display_name}'s consultation slots.", "bad_slot"
+    )
+
+
+def _opening_rules(
+    *, patient: User, doctor: DoctorProfile, slot: Slot, date: dt.date, now: dt.datetime
 ) -> tuple[dt.datetime, dt.datetime]:
-    """Every booking rule but the race, which the unique constraint settles. Returns the
-    aware start and end of the slot on that date."""
+    """The booking rules that need no query (the rows are loaded). Returns the aware start
+    and end of the slot on that date."""
     if not (patient.is_active and patient.role == User.Role.PATIENT):
         raise SchedulingError("Only active patient accounts can book appointments.", "patient")
     if not doctor.user.is_active:
@@ -92,9 +92,7 @@ def check_bookable(
             f"{doctor.display_name} is not taking bookings at the moment.", "not_accepting"
         )
     if slot.doctor_id != doctor.pk or not slot.is_active:
-        raise SchedulingError(
-            f"That time is not one of {doctor.display_name}'s consultation slots.", "bad_slot"
-        )
+        raise _not_a_slot_of(doctor)
     if slot.date is not None and slot.date != date:
         raise SchedulingError(
             f"This time is on {date_format(slot.date, 'l j F Y')} only.", "wrong_date"
@@ -124,6 +122,55 @@ def check_bookable(
             f"Appointments can be booked up to {settings.BOOKING_HORIZON_DAYS} days ahead.",
             "beyond_horizon",
         )
+    return starts_at, ends_at
+
+
+# What keeps the doctor away at a time: a whole day off, some hours off, or nothing.
+DAY_OFF, HOURS_OFF = "day", "hours"
+
+
+def _calendar_rules(
+    *, doctor: DoctorProfile, date: dt.date, absent: str | None, clash: Appointment | None
+) -> None:
+    """The rules that read other rows: the doctor's time off, the patient's overlaps."""
+    if absent:
+        at = " at that time" if absent == HOURS_OFF else ""
+        raise SchedulingError(
+            f"{doctor.display_name} is not seeing patients{at} on {date_format(date, 'j F Y')}.",
+            "time_off",
+        )
+    if clash is not None:
+        raise SchedulingError(
+            f"You already have an appointment with {clash.doctor.display_name} at that time "
+            f"({_when(clash.starts_at)}).",
+            "patient_overlap",
+        )
+
+
+def _clashes(
+    patient: User, starts_at: dt.datetime, ends_at: dt.datetime, ignore: Appointment | None
+) -> Any:
+    """The patient's open appointments overlapping the time."""
+    clashes = Appointment.objects.open().filter(
+        patient=patient, starts_at__lt=ends_at, ends_at__gt=starts_at
+    )
+    return clashes.exclude(pk=ignore.pk) if ignore is not None else clashes
+
+
+def check_bookable(
+    *,
+    patient: User,
+    doctor: DoctorProfile,
+    slot: Slot,
+    date: dt.date,
+    now: dt.datetime,
+    ignore: Appointment | None = None,
+) -> tuple[dt.datetime, dt.datetime]:
+    """Every booking rule but the race, which the unique constraint settles. Returns the
+    aware start and end of the slot on that date."""
+    starts_at, ends_at = _opening_rules(
+        patient=patient, doctor=doctor, slot=slot, date=date, now=now
+    )
     absence = (
         TimeOff.objects.active()
         .filter(doctor=doctor)
@@ -133,24 +180,12 @@ def check_bookable(
         .values_list("start_time")
         .first()
     )
-    if absence is not None:
-        at = " at that time" if absence[0] is not None else ""
-        raise SchedulingError(
-            f"{doctor.display_name} is not seeing patients{at} on {date_format(date, 'j F Y')}.",
-            "time_off",
-        )
-    clashes = Appointment.objects.open().filter(
-        patient=patient, starts_at__lt=ends_at, ends_at__gt=starts_at
+    _calendar_rules(
+        doctor=doctor,
+        date=date,
+        absent=None if absence is None else DAY_OFF if absence[0] is None else HOURS_OFF,
+        clash=_clashes(patient, starts_at, ends_at, ignore).select_related("doctor__user").first(),
     )
-    if ignore is not None:
-        clashes = clashes.exclude(pk=ignore.pk)
-    clash = clashes.select_related("doctor__user").first()
-    if clash is not None:
-        raise SchedulingError(
-            f"You already have an appointment with {clash.doctor.display_name} at that time "
-            f"({_when(clash.starts_at)}).",
-            "patient_overlap",
-        )
     return starts_at, ends_at
 
 
@@ -211,6 +246,76 @@ def book(
     )
 
 
+def _lock_opening(slot: Slot, doctor: DoctorProfile) -> Slot:
+    """The doctor's slot with the doctor (user, specialty and branch: what the outbox's
+    payload needs), both locked: the doctor as `_lock_doctor` does, the slot so that a slot
+    retired while this waited is read as retired (PostgreSQL re-reads the locked rows after
+    the wait, not the others)."""
+    try:
+        return (
+            Slot.objects.select_for_update(no_key=True, of=("self", "doctor"))
+            .select_related("doctor__user", "doctor__specialty", "doctor__branch")
+            .get(pk=slot.pk, doctor=doctor.pk)
+        )
+    except Slot.DoesNotExist:
+        raise _not_a_slot_of(doctor) from None
+
+
+# The doctor's absence at that time (a whole day off first, then some hours off), and the
+# patient's open appointment at that time, if any: the same booking posted again first (it is
+# returned as it is), else the first that overlaps. Plain SQL: through the ORM (two
+# subqueries, one ordered by a Case) building it cost ten times running it. The absence is
+# the one of TimeOff.covering().over(), the overlap the one of `_clashes`.
+_ABSENCE_AND_CLASH = """
+SELECT
+  (
+    SELECT CASE WHEN start_time IS NULL THEN 'day' ELSE 'hours' END
+    FROM scheduling_timeoff
+    WHERE doctor_id = %s AND is_active AND start_date <= %s AND end_date >= %s
+      AND (start_time IS NULL OR (start_time < %s AND end_time > %s))
+    ORDER BY CASE WHEN start_time IS NULL THEN 0 ELSE 1 END
+    LIMIT 1
+  ),
+  (
+    SELECT id FROM scheduling_appointment
+    WHERE patient_id = %s AND status IN ('scheduled', 'checked_in')
+      AND starts_at < %s AND ends_at > %s
+    ORDER BY
+      CASE WHEN doctor_id = %s AND slot_id = %s AND date = %s AND status = 'scheduled'
+        THEN 0 ELSE 1 END,
+      id
+    LIMIT 1
+  )
+"""
+
+
+def _absence_and_clash(
+    patient: User,
+    doctor: DoctorProfile,
+    slot: Slot,
+    date: dt.date,
+    window: tuple[dt.datetime, dt.datetime] | None,
+) -> tuple[str | None, int | None]:
+    ops = connection.ops
+    day = ops.adapt_datefield_value(date)
+    start, end = (
+        ops.adapt_timefield_value(slot.start_time),
+        ops.adapt_timefield_value(slot.end_time),
+    )
+    # A time the clocks skip has no window (and no clash): the rules refuse it below.
+    starts_at, ends_at = (ops.adapt_datetimefield_value(v) for v in window or (None, None))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _ABSENCE_AND_CLASH,
+            [
+                *(doctor.pk, day, day, end, start),
+                *(patient.pk, ends_at, starts_at, doctor.pk, slot.pk, day),
+            ],
+        )
+        absent, clash_pk = cursor.fetchone()
+    return absent, clash_pk
+
+
 @transaction.atomic
 def _book(
     *,
@@ -222,21 +327,25 @@ def _book(
     now: dt.datetime,
 ) -> Appointment:
     patient = _lock_patient(patient)
-    doctor = _lock_doctor(doctor.pk)
-    # Read again under the doctor's lock: a slot retired a moment ago is not booked.
-    slot = Slot.objects.get(pk=slot.pk)
-    existing = (
-        Appointment.objects.filter(
-            patient=patient, doctor=doctor, slot=slot, date=date, status=Status.SCHEDULED
-        )
-        .order_by("pk")
-        .first()
-    )
-    if existing is not None:
-        return existing
-    starts_at, ends_at = check_bookable(
+    # Read again under the locks: a paused doctor or a retired slot is not booked.
+    slot = _lock_opening(slot, doctor)
+    doctor = slot.doctor
+    window = clock.slot_window(date, slot.start_time, slot.end_time)
+    absent, clash_pk = _absence_and_clash(patient, doctor, slot, date, window)
+    clash = None
+    if clash_pk is not None:
+        clash = Appointment.objects.select_related("doctor__user").get(pk=clash_pk)
+        if (clash.doctor_id, clash.slot_id, clash.date, clash.status) == (
+            doctor.pk,
+            slot.pk,
+            date,
+            Status.SCHEDULED,
+        ):
+            return clash
+    starts_at, ends_at = _opening_rules(
         patient=patient, doctor=doctor, slot=slot, date=date, now=now
     )
+    _calendar_rules(doctor=doctor, date=date, absent=absent, clash=clash)
     appointment = Appointment(
         patient=patient,
         doctor=doctor,

@@ -195,6 +195,25 @@ def _opening_from_query(
     return slot, query.cleaned_data["date"]
 
 
+def _doctor_and_opening(
+    slug: str, data: Any
+) -> tuple[DoctorProfile, Slot, dt.date] | tuple[DoctorProfile, None, str]:
+    """The listed doctor (else 404) and the slot and date the booking link names, in one
+    query when the link is good: the slot with its doctor."""
+    query = OpeningQuery(data)
+    if query.is_valid():
+        slot = (
+            Slot.objects.select_related("doctor__user", "doctor__specialty", "doctor__branch")
+            .filter(public_id=query.cleaned_data["slot"], doctor__in=DoctorProfile.objects.listed())
+            .filter(doctor__slug=slug)
+            .first()
+        )
+        if slot is not None:
+            return slot.doctor, slot, query.cleaned_data["date"]
+    doctor = get_doctor_by_slug(slug)
+    return doctor, *_opening_from_query(data, doctor)  # type: ignore[return-value]
+
+
 def _render_problem(
     request: HttpRequest, doctor: DoctorProfile, error: SchedulingError | str
 ) -> HttpResponse:
@@ -221,9 +240,8 @@ def _render_problem(
 def book(request: HttpRequest, slug: str) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     _require_patient(user)
-    doctor = get_doctor_by_slug(slug)
-    slot, date_or_error = _opening_from_query(
-        request.POST if request.method == "POST" else request.GET, doctor
+    doctor, slot, date_or_error = _doctor_and_opening(
+        slug, request.POST if request.method == "POST" else request.GET
     )
     if slot is None:
         return _render_problem(request, doctor, str(date_or_error))
