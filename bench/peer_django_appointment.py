@@ -1,6 +1,6 @@
 """Clinic beside a peer: the `django-appointment` package's free-slots request, measured here.
 
-    .venv/bin/python bench/peer_django_appointment.py [--seconds 8]
+    .venv/bin/python bench/peer_django_appointment.py [--seconds 8] [--smoke]
 
 Installs django-appointment (and Django 6.1, gunicorn) into a throwaway virtualenv under /tmp,
 never into this repository; builds a minimal project there on SQLite with one staff member
@@ -8,8 +8,12 @@ working Monday to Friday, 09:00-17:00 in 30-minute slots; serves it with gunicor
 workers, 127.0.0.1) and drives its free-slots request
 (`/appointment/ajax/available_slots/?selected_date=…&staff_member=…`) with the same wrk
 settings as `make bench`. Clinic's own grid fragment (two weeks of a doctor's free times, on
-the 10k SQLite dataset of `make bench`) is measured in the same run, each beside a bare view
-of its own process. Prints the table and removes everything it made.
+the 10k SQLite dataset of `make bench`; nothing cached) and its live refresh (304 while the
+calendar is unchanged) are measured in the same run, each beside a bare view of its own
+process. Prints the table and removes everything it made.
+
+`--smoke` (scheduling/tests/test_bench_scripts.py runs it) measures Clinic's side for a
+second each and installs nothing: it proves the script still works with the harness.
 """
 
 from __future__ import annotations
@@ -189,11 +193,19 @@ def measure_peer(root: Path, python: Path, seconds: int) -> dict:
 
 
 def interleaved(base: str, bare: Path, page: Path, kind: str, seconds: int) -> dict:
-    harness.wrk(base, "read.lua", [str(page), kind], 2, 2)  # warm-up
+    """`kind`: ajax or htmx (read.lua's headers), or poll (the grid's refresh, poll.lua)."""
+    length = max(seconds // 2, 1)
+
+    def measure(length: int) -> dict:
+        if kind == "poll":
+            return harness.wrk(base, "poll.lua", [str(page)], length, harness.CONNECTIONS)
+        return harness.wrk(base, "read.lua", [str(page), kind], length, 2)
+
+    measure(min(2, length))  # warm-up
     parts: dict[str, list[dict]] = {"bare": [], "page": []}
     for _ in range(harness.ROUNDS):
-        parts["bare"].append(harness.wrk(base, "read.lua", [str(bare)], seconds // 2, 2))
-        parts["page"].append(harness.wrk(base, "read.lua", [str(page), kind], seconds // 2, 2))
+        parts["bare"].append(harness.wrk(base, "read.lua", [str(bare)], length, 2))
+        parts["page"].append(measure(length))
     return {k: harness.combine(v) for k, v in parts.items()}
 
 
@@ -206,16 +218,19 @@ def measure_clinic(seconds: int) -> dict:
         harness.probe(url, "paths", str(work))
         first = (work / "grid-fragment.txt").read_text().splitlines()[0]
         (work / "one-fragment.txt").write_text(first + "\n")
-        result = {}
-        for label, env in (("warm", {}), ("no cache", {"AVAILABILITY_CACHE_SECONDS": "0"})):
-            g = harness.Gunicorn(url, 2, harness.VAR / "gunicorn-peer-clinic.log", env)
-            try:
-                result[label] = interleaved(
+        g = harness.Gunicorn(url, 2, harness.VAR / "gunicorn-peer-clinic.log")
+        try:
+            result = {
+                "grid": interleaved(
                     g.base, work / "bare-view.txt", work / "one-fragment.txt", "htmx", seconds
-                )
-            finally:
-                g.stop()
-        result["queries"] = harness.probe(url, "queries")["grid-fragment"]
+                ),
+                "poll": interleaved(
+                    g.base, work / "bare-view.txt", work / "one-fragment.txt", "poll", seconds
+                ),
+            }
+        finally:
+            g.stop()
+        result["queries"] = harness.probe(url, "queries")
     finally:
         harness.drop_working(url)
     return result
@@ -224,61 +239,81 @@ def measure_clinic(seconds: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument(
+        "--smoke", action="store_true", help="Clinic's side only, a second a run: a check"
+    )
     args = parser.parse_args()
-    harness.ensure_tools(["sqlite"])
-    root = Path(tempfile.mkdtemp(prefix="clinic-peer-", dir="/tmp"))
-    try:
-        python = peer_project(root)
-        (root / "peer" / "wsgi_app.py").write_text(
-            "from django.core.wsgi import get_wsgi_application\n"
-            "application = get_wsgi_application()\n"
-        )
-        harness.log("django-appointment: free slots of one staff member for one day")
-        peer = measure_peer(root, python, args.seconds)
-        harness.log("Clinic: the grid fragment (two weeks of one doctor, 10k dataset)")
-        clinic = measure_clinic(args.seconds)
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
+    seconds = 2 if args.smoke else args.seconds
+    # No Redis here: each gunicorn worker keeps its own calendar versions, which a
+    # read-only run does not notice.
+    harness.ensure_tools(["sqlite"], "local")
+    peer = None
+    if not args.smoke:
+        root = Path(tempfile.mkdtemp(prefix="clinic-peer-", dir="/tmp"))
+        try:
+            python = peer_project(root)
+            (root / "peer" / "wsgi_app.py").write_text(
+                "from django.core.wsgi import get_wsgi_application\n"
+                "application = get_wsgi_application()\n"
+            )
+            harness.log("django-appointment: free slots of one staff member for one day")
+            peer = measure_peer(root, python, seconds)
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+    harness.collect_static()
+    harness.log("Clinic: the grid fragment (two weeks of one doctor, 10k dataset)")
+    clinic = measure_clinic(seconds)
 
+    queries = clinic["queries"]
     rows = [
-        ("django-appointment free slots (1 day)", peer["page"], peer["bare"], peer["queries"]),
         (
-            "Clinic grid fragment (14 days), cached",
-            clinic["warm"]["page"],
-            clinic["warm"]["bare"],
-            clinic["queries"][1],
+            "Clinic grid fragment (14 days), nothing cached",
+            clinic["grid"]["page"],
+            clinic["grid"]["bare"],
+            queries["grid-fragment"][0],
         ),
         (
-            "Clinic grid fragment (14 days), no cache",
-            clinic["no cache"]["page"],
-            clinic["no cache"]["bare"],
-            clinic["queries"][0],
+            "Clinic grid's live refresh (304 while unchanged)",
+            clinic["poll"]["page"],
+            clinic["poll"]["bare"],
+            queries["grid-poll"][0],
         ),
     ]
+    if peer is not None:
+        rows.insert(
+            0,
+            ("django-appointment free slots (1 day)", peer["page"], peer["bare"], peer["queries"]),
+        )
     lines = [
-        f"wrk, 16 connections, 2 × {args.seconds // 2} s a request, gunicorn 2 sync workers, "
-        f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, load average "
+        f"wrk, 16 connections, 2 × {max(seconds // 2, 1)} s a request, gunicorn 2 sync "
+        f"workers, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, load average "
         f"{os.getloadavg()[0]:.1f} (other work was running: compare the ratios)",
         "",
         "| request | req/s | p50 ms | p99 ms | × its own bare view | SQL queries |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for name, r, bare, queries in rows:
+    for name, r, bare, n in rows:
         lines.append(
             f"| {name} | {r['rps']:,.0f} | {r['p50_us'] / 1000:.1f} | "
-            f"{r['p99_us'] / 1000:.1f} | {r['rps'] / bare['rps']:.2f} | {queries} |"
+            f"{r['p99_us'] / 1000:.1f} | {r['rps'] / bare['rps']:.2f} | {n} |"
         )
     lines.append("")
-    for label in ("warm", "no cache"):
-        ratio = clinic[label]["page"]["rps"] / peer["page"]["rps"]
-        name = "cached" if label == "warm" else label
-        lines.append(f"Clinic ({name}) ÷ django-appointment: {ratio:.1f}× the requests/s.")
+    if peer is not None:
+        for label, key in (("nothing cached", "grid"), ("its live refresh", "poll")):
+            ratio = clinic[key]["page"]["rps"] / peer["page"]["rps"]
+            lines.append(f"Clinic ({label}) ÷ django-appointment: {ratio:.1f}× the requests/s.")
+    errors = sum(
+        r["socket_errors"] + sum(n for st, n in r["statuses"].items() if st not in ("200", "304"))
+        for _, r, _, _ in rows
+    )
+    lines.append(f"Errors: {errors}.")
     text = "\n".join(lines) + "\n"
     print()
     print(text)
-    (harness.BENCH / "results" / "peer-latest.md").write_text(
-        "# Clinic beside django-appointment (bench/peer_django_appointment.py)\n\n" + text
-    )
+    if not args.smoke:
+        (harness.BENCH / "results" / "peer-latest.md").write_text(
+            "# Clinic beside django-appointment (bench/peer_django_appointment.py)\n\n" + text
+        )
 
 
 if __name__ == "__main__":

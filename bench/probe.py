@@ -2,6 +2,7 @@
 the working database) by bench/run.py:
 
     probe.py paths DIR             the read runs' URL lists (ten typical doctors)
+    probe.py mixed FILE            the mixed run's URL list (random doctors and fortnights)
     probe.py writes DIR KIND ...   per-client request files for wrk: patients, sessions, slots
     probe.py queries               SQL queries per page, cold and warm; EXPLAIN of the grid's
     probe.py count                 appointments in the database
@@ -26,7 +27,6 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
-from django.core.cache import caches  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
@@ -62,6 +62,21 @@ def paths(out: Path) -> dict[str, Any]:
     )
     (out / "bare-view.txt").write_text("/bench/ok/\n")
     return {"doctors": [d.slug for d in doctors]}
+
+
+def mixed(out: Path, n: int = 5000) -> dict[str, Any]:
+    """Doctor pages of random listed doctors at random fortnights up to the horizon: what a
+    clinic's patients look at, rather than ten pages over and over."""
+    rng = random.Random(11)
+    slugs = list(listed_doctors().values_list("slug", flat=True))
+    today = clock.today()
+    span = (availability.horizon_end(today) - today).days - 13
+    lines = []
+    for _ in range(n):
+        start = today + dt.timedelta(days=rng.randrange(max(span, 1)))
+        lines.append(f"/doctors/{rng.choice(slugs)}/?start={start.isoformat()}\n")
+    out.write_text("".join(lines))
+    return {"doctors": len(slugs), "paths": n}
 
 
 # --- Writes -------------------------------------------------------------------------------
@@ -214,27 +229,26 @@ def writes(out: Path, kind: str, clients: int, per_client: int, patients_each: i
 # --- Queries ------------------------------------------------------------------------------
 
 
-def _count(client: Client, path: str, *, cold: bool, **headers: str) -> int:
-    if cold:
-        for each in caches.all():
-            each.clear()
+def _count(client: Client, path: str, *, status: int = 200, **headers: str) -> tuple[int, Any]:
     with CaptureQueriesContext(connection) as queries:
         response = client.get(path, headers=headers)
-    assert response.status_code == 200, (path, response.status_code)
-    return len(queries)
+    assert response.status_code == status, (path, response.status_code)
+    return len(queries), response
 
 
 def queries() -> dict[str, Any]:
+    """Queries per request: each page twice (nothing is cached: the same count), and the
+    grid's poll answered 304 with the ETag of the grid just served."""
     doctor = typical_doctors()[0]
     client = Client()
     page, fragment = f"/doctors/{doctor.slug}/", f"/doctors/{doctor.slug}/availability/"
     result: dict[str, Any] = {
-        "doctor-page": [_count(client, page, cold=True), _count(client, page, cold=False)],
-        "grid-fragment": [
-            _count(client, fragment, cold=True, hx_request="true"),
-            _count(client, fragment, cold=False, hx_request="true"),
-        ],
+        "doctor-page": [_count(client, page)[0] for _ in range(2)],
+        "grid-fragment": [_count(client, fragment, hx_request="true")[0] for _ in range(2)],
     }
+    etag = _count(client, fragment, hx_request="true")[1]["ETag"]
+    polled = _count(client, fragment, status=304, hx_request="true", if_none_match=etag)[0]
+    result["grid-poll"] = [polled, polled]
     # One booking POST, as a signed-in patient with her own session.
     rng = random.Random(7)
     slug, slot, date, _ = next(o for o in free_openings(rng) if o[0] == doctor.slug)
@@ -264,6 +278,8 @@ def main() -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("paths")
     p.add_argument("dir", type=Path)
+    m = sub.add_parser("mixed")
+    m.add_argument("file", type=Path)
     w = sub.add_parser("writes")
     w.add_argument("dir", type=Path)
     w.add_argument("kind", choices=["random", "hot", "bare"])
@@ -275,6 +291,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.command == "paths":
         result = paths(args.dir)
+    elif args.command == "mixed":
+        result = mixed(args.file)
     elif args.command == "writes":
         result = writes(args.dir, args.kind, args.clients, args.per_client, args.patients_each)
     elif args.command == "queries":
