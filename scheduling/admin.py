@@ -294,4 +294,4 @@ class DoctorProfileAdmin(AccountsDoctorProfileAdmin):
         elif form.changed_data:
             # The grid shows the doctor's name and specialty: a poll gets them now, not
             # within the minute of its ETag.
-            availability.changed(obj.pk)
+            availability.changed(obj)

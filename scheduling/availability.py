@@ -226,40 +226,43 @@ def nearest_free(
 # --- The calendar's version, for the poll's ETag ------------------------------------------
 
 
-def _version_key(doctor_id: int) -> str:
-    return f"scheduling:calendar-version:{doctor_id}"
+def _version_key(slug: str) -> str:
+    # By slug, the poll's own key: a poll is answered without reading the doctor.
+    return f"scheduling:calendar-version:{slug}"
 
 
-def version(doctor_id: int) -> str:
-    """The doctor's calendar version, made on first use; "" when the cache does not answer.
-    A random token rather than a counter: should the cache drop it, the next one is new, so
-    an old ETag never matches."""
-    key = _version_key(doctor_id)
+def version(slug: str, *, create: bool = True) -> str:
+    """The calendar version of the doctor with that slug; made on first use when `create`
+    (only for a doctor known to exist: a poll of any made-up slug must not add a key).
+    "" when there is none or the cache does not answer. A random token rather than a
+    counter: should the cache drop it, the next one is new, so an old ETag never matches."""
+    key = _version_key(slug)
     try:
         current = cache.get(key)
-        if current is None:
+        if current is None and create:
             cache.add(key, uuid.uuid4().hex, timeout=None)
             current = cache.get(key)
     except Exception:  # a cache that is down (Redis): no ETag, every poll gets the grid
-        logger.warning("The cache did not answer for doctor %s's calendar version", doctor_id)
+        logger.warning("The cache did not answer for %s's calendar version", slug)
         return ""
     return current or ""
 
 
-def _replace(doctor_id: int) -> None:
+def _replace(slug: str) -> None:
     try:
-        cache.set(_version_key(doctor_id), uuid.uuid4().hex, timeout=None)
+        cache.set(_version_key(slug), uuid.uuid4().hex, timeout=None)
     except Exception:
         # A booking must not fail for the cache. A poll may then be told "not modified" for
         # what it already shows, within the ETag's minute (see views._grid_etag).
-        logger.warning("The cache did not answer; doctor %s's grid may lag a minute", doctor_id)
+        logger.warning("The cache did not answer; %s's grid may lag a minute", slug)
 
 
-def changed(doctor_id: int) -> None:
+def changed(doctor: DoctorProfile) -> None:
     """The doctor's openings changed (a booking, a cancellation, a slot, time off, the pause).
 
     Called by the services inside their transaction: the version is replaced now, and again
     after the commit, since a poll answered between the two read the rows from before it.
     """
-    _replace(doctor_id)
-    transaction.on_commit(lambda: _replace(doctor_id))
+    slug = doctor.slug
+    _replace(slug)
+    transaction.on_commit(lambda: _replace(slug))

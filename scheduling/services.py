@@ -3,7 +3,7 @@
 The HTML views, Django admin, the management commands and the API all call these; none of
 them re-checks a rule. Each write runs in one transaction and announces itself through
 `scheduling.events.publish` inside it; one that changes a doctor's openings also calls
-`availability.changed`, which retires the doctor's cached grid.
+`availability.changed`, which replaces the doctor's calendar version (the grid's ETag).
 """
 
 from __future__ import annotations
@@ -363,7 +363,7 @@ def _book(
         # Another patient's booking of this slot committed first: the partial unique index
         # is the guarantee, on SQLite and PostgreSQL alike.
         raise SlotTaken([], starts_at=starts_at) from exc
-    availability.changed(doctor.pk)
+    availability.changed(doctor)
     events.publish(events.BOOKED, appointment)
     return appointment
 
@@ -427,7 +427,7 @@ def _reschedule(
         appt.save()  # no savepoint: as in _book, a failure ends the transaction
     except IntegrityError as exc:
         raise SlotTaken([], starts_at=starts_at) from exc
-    availability.changed(appt.doctor_id)
+    availability.changed(appt.doctor)
     events.publish(events.RESCHEDULED, appt, previous_starts_at=previous_starts_at)
     return appt
 
@@ -463,7 +463,7 @@ def cancel(
     appt.cancelled_by = by
     appt.cancellation_reason = reason[:300]
     appt.save()
-    availability.changed(appt.doctor_id)
+    availability.changed(appt.doctor)
     events.publish(events.CANCELLED, appt)
     return appt
 
@@ -596,7 +596,7 @@ def set_accepting_bookings(*, doctor: DoctorProfile, accepting: bool) -> DoctorP
     if profile.accepting_bookings != accepting:
         profile.accepting_bookings = accepting
         profile.save(update_fields=["accepting_bookings"])
-        availability.changed(doctor.pk)
+        availability.changed(doctor)
     doctor.accepting_bookings = accepting
     return doctor
 
@@ -674,7 +674,7 @@ def add_slot(
     slot = Slot.objects.create(
         doctor=doctor, weekday=weekday, date=date, start_time=start_time, end_time=end_time
     )
-    availability.changed(doctor.pk)
+    availability.changed(doctor)
     return slot
 
 
@@ -705,7 +705,7 @@ def deactivate_slot(*, slot: Slot, now: dt.datetime | None = None) -> Slot:
     now = now or timezone.now()
     # The doctor's lock, as bookings take it: a booking of this slot either commits before
     # the count below or sees the slot retired.
-    _lock_doctor_calendar(slot.doctor_id)
+    doctor = _lock_doctor_calendar(slot.doctor_id)
     slot = Slot.objects.select_for_update().get(pk=slot.pk)
     booked = Appointment.objects.upcoming(now).filter(slot=slot).count()
     if booked:
@@ -715,7 +715,7 @@ def deactivate_slot(*, slot: Slot, now: dt.datetime | None = None) -> Slot:
         )
     if slot.is_active:
         _retire(slot, now)
-        availability.changed(slot.doctor_id)
+        availability.changed(doctor)
     return slot
 
 
@@ -930,7 +930,7 @@ def set_working_hours(
             doctor=doctor, weekday=new.weekday, start_time=new.start_time, end_time=new.end_time
         )
     if plan.changes_anything:
-        availability.changed(doctor.pk)
+        availability.changed(doctor)
     return plan
 
 
@@ -978,7 +978,7 @@ def add_extra_hours(
                 end_time=new.end_time,
             )
         )
-    availability.changed(doctor.pk)
+    availability.changed(doctor)
     return made
 
 
@@ -1031,7 +1031,7 @@ def add_time_off(
         end_time=end_time,
         reason=reason.strip(),
     )
-    availability.changed(doctor.pk)
+    availability.changed(doctor)
     when = "at that time" if start_time is not None else "on that day"
     why = f"{doctor.display_name} is unavailable {when}."
     for appointment in booked:
@@ -1042,11 +1042,13 @@ def add_time_off(
 @transaction.atomic
 def remove_time_off(*, time_off: TimeOff) -> TimeOff:
     """Opens the days for booking again; the row stays, inactive."""
-    period = TimeOff.objects.select_for_update().get(pk=time_off.pk)
+    period = (
+        TimeOff.objects.select_for_update(of=("self",)).select_related("doctor").get(pk=time_off.pk)
+    )
     if period.is_active:
         period.is_active = False
         period.save(update_fields=["is_active"])
-        availability.changed(period.doctor_id)
+        availability.changed(period.doctor)
     time_off.is_active = False
     return time_off
 

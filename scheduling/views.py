@@ -138,15 +138,15 @@ def doctor_detail(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "scheduling/doctor_detail.html", context)
 
 
-def _grid_etag(request: HttpRequest, doctor: DoctorProfile) -> str | None:
+def _grid_etag(request: HttpRequest, slug: str, *, create: bool) -> str | None:
     """Names what the public grid shows: the doctor's calendar version (replaced by every
-    change of their openings), the window, the language and the minute. None when the cache
-    cannot say.
+    change of their openings), the window, the language and the minute. None when there is
+    no version (yet, or the cache does not answer).
 
     The minute because a free time turns "past" once the clock passes its start less the
     minimum notice, a whole minute: the grid is the same from just after one whole minute
     up to the next one included, so that is the minute named (rounded up)."""
-    calendar_version = availability.version(doctor.pk)
+    calendar_version = availability.version(slug, create=create)
     if not calendar_version:
         return None
     now = timezone.now()
@@ -166,11 +166,14 @@ def _grid_etag(request: HttpRequest, doctor: DoctorProfile) -> str | None:
 @vary_on_headers("HX-Request")
 def availability_fragment(request: HttpRequest, slug: str) -> HttpResponse:
     """The grid alone, polled every 10 seconds: a poll whose ETag still holds gets 304 Not
-    Modified, with one query (the doctor, still listed) and nothing rendered."""
+    Modified without a query (the version is kept by slug); otherwise the doctor is read
+    (404 when not listed) and the grid rendered."""
+    if request.headers.get("If-None-Match"):
+        etag = _grid_etag(request, slug, create=False)
+        if etag and (unchanged := get_conditional_response(request, etag=etag)) is not None:
+            return unchanged
     doctor = get_doctor_by_slug(slug)
-    etag = _grid_etag(request, doctor)
-    if etag and (unchanged := get_conditional_response(request, etag=etag)) is not None:
-        return unchanged
+    etag = _grid_etag(request, slug, create=True)
     context = _public_grid_context(request, doctor)
     response = render(request, "scheduling/doctor_detail.html#grid", context)
     if etag:
