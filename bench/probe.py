@@ -68,7 +68,7 @@ def mixed(out: Path, n: int = 5000) -> dict[str, Any]:
     """Doctor pages of random listed doctors at random fortnights up to the horizon: what a
     clinic's patients look at, rather than ten pages over and over."""
     rng = random.Random(11)
-    slugs = list(listed_doctors().values_list("slug", flat=True))
+    slugs = list(DoctorProfile.objects.listed().values_list("slug", flat=True))
     today = clock.today()
     span = (availability.horizon_end(today) - today).days - 13
     lines = []
