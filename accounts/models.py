@@ -254,6 +254,12 @@ class DoctorProfile(KeptForever, models.Model):
         return f"Dr. {self.user.full_name}"
 
     @property
+    def is_listed(self) -> bool:
+        """DoctorProfileQuerySet.listed for one loaded row: an active account with a
+        specialty and a branch."""
+        return self.user.is_active and self.specialty_id is not None and self.branch_id is not None
+
+    @property
     def display_name(self) -> str:
         return f"Dr. {self.user.full_name}"
 

@@ -205,13 +205,16 @@ def _doctor_and_opening(
     query when the link is good: the slot with its doctor."""
     query = OpeningQuery(data)
     if query.is_valid():
-        slot = (
-            Slot.objects.select_related("doctor__user", "doctor__specialty", "doctor__branch")
-            .filter(public_id=query.cleaned_data["slot"], doctor__in=DoctorProfile.objects.listed())
-            .filter(doctor__slug=slug)
-            .first()
+        slot = next(
+            iter(
+                Slot.objects.select_related("doctor__user", "doctor__specialty", "doctor__branch")
+                .filter(public_id=query.cleaned_data["slot"], doctor__slug=slug)
+                .order_by()[:1]
+            ),
+            None,
         )
-        if slot is not None:
+        # Listed, checked on the row: as a subquery it cost a third of the query's time.
+        if slot is not None and slot.doctor.is_listed:
             return slot.doctor, slot, query.cleaned_data["date"]
     doctor = get_doctor_by_slug(slug)
     return doctor, *_opening_from_query(data, doctor)  # type: ignore[return-value]
