@@ -248,12 +248,13 @@ def book(
 
 def _lock_opening(slot: Slot, doctor: DoctorProfile) -> Slot:
     """The doctor's slot with the doctor (user, specialty and branch: what the outbox's
-    payload needs), both locked: the doctor as `_lock_doctor` does, the slot so that a slot
-    retired while this waited is read as retired (PostgreSQL re-reads the locked rows after
-    the wait, not the others)."""
+    payload needs), the doctor locked as `_lock_doctor` does. Not the slot: the calendar's
+    changes lock the doctor, then the slots, and locking both here deadlocked with them.
+    After a wait for the lock PostgreSQL re-reads the locked row, not the slot, so whether
+    the slot is still active is read again by the next statement (`_absence_and_clash`)."""
     try:
         return (
-            Slot.objects.select_for_update(no_key=True, of=("self", "doctor"))
+            Slot.objects.select_for_update(no_key=True, of=("doctor",))
             .select_related("doctor__user", "doctor__specialty", "doctor__branch")
             .get(pk=slot.pk, doctor=doctor.pk)
         )
@@ -261,13 +262,16 @@ def _lock_opening(slot: Slot, doctor: DoctorProfile) -> Slot:
         raise _not_a_slot_of(doctor) from None
 
 
-# The doctor's absence at that time (a whole day off first, then some hours off), and the
-# patient's open appointment at that time, if any: the same booking posted again first (it is
-# returned as it is), else the first that overlaps. Plain SQL: through the ORM (two
-# subqueries, one ordered by a Case) building it cost ten times running it. The absence is
-# the one of TimeOff.covering().over(), the overlap the one of `_clashes`.
+# After the doctor's lock, in a statement of its own (so that it sees what committed while
+# the lock was awaited): whether the slot is still active, the doctor's absence at that time
+# (a whole day off first, then some hours off), and the patient's open appointment at that
+# time, if any: the same booking posted again first (it is returned as it is), else the first
+# that overlaps. Plain SQL: through the ORM (three subqueries, one ordered by a Case)
+# building it cost ten times running it. The absence is the one of
+# TimeOff.covering().over(), the overlap the one of `_clashes`.
 _ABSENCE_AND_CLASH = """
 SELECT
+  (SELECT is_active FROM scheduling_slot WHERE id = %s),
   (
     SELECT CASE WHEN start_time IS NULL THEN 'day' ELSE 'hours' END
     FROM scheduling_timeoff
@@ -295,7 +299,7 @@ def _absence_and_clash(
     slot: Slot,
     date: dt.date,
     window: tuple[dt.datetime, dt.datetime] | None,
-) -> tuple[str | None, int | None]:
+) -> tuple[bool, str | None, int | None]:
     ops = connection.ops
     day = ops.adapt_datefield_value(date)
     start, end = (
@@ -308,12 +312,13 @@ def _absence_and_clash(
         cursor.execute(
             _ABSENCE_AND_CLASH,
             [
+                slot.pk,
                 *(doctor.pk, day, day, end, start),
                 *(patient.pk, ends_at, starts_at, doctor.pk, slot.pk, day),
             ],
         )
-        absent, clash_pk = cursor.fetchone()
-    return absent, clash_pk
+        active, absent, clash_pk = cursor.fetchone()
+    return bool(active), absent, clash_pk
 
 
 @transaction.atomic
@@ -331,7 +336,7 @@ def _book(
     slot = _lock_opening(slot, doctor)
     doctor = slot.doctor
     window = clock.slot_window(date, slot.start_time, slot.end_time)
-    absent, clash_pk = _absence_and_clash(patient, doctor, slot, date, window)
+    slot.is_active, absent, clash_pk = _absence_and_clash(patient, doctor, slot, date, window)
     clash = None
     if clash_pk is not None:
         clash = Appointment.objects.select_related("doctor__user").get(pk=clash_pk)
