@@ -1,34 +1,35 @@
--- The grid's live refresh as browsers do it: GET the paths listed in a file (one a line) in
--- turn as htmx, sending back the ETag each path last answered with (If-None-Match), so that
--- an unchanged grid is a 304. One connection per thread (wrk -tN -cN), so that each answer
--- is known to be the one of the path just asked. Used as: wrk ... -s poll.lua URL -- PATHS_FILE
+-- The grid's live refresh as browsers do it: each connection is one open doctor page that
+-- polls its grid as htmx, sending back the ETag it last got (If-None-Match), so that an
+-- unchanged grid is a 304. Connection n polls the n-th path of the file (round the list).
+-- One connection per thread (wrk -tN -cN). Used as: wrk ... -s poll.lua URL -- PATHS_FILE
 local threads = {}
+local count = 0
 
 function setup(thread)
+  count = count + 1
+  thread:set("id", count)
   table.insert(threads, thread)
 end
 
 function init(args)
-  paths = {}
+  local paths = {}
   for line in io.lines(args[1]) do
     if #line > 0 then table.insert(paths, line) end
   end
-  etags = {}
-  i = 0
+  path = paths[(id - 1) % #paths + 1]
+  etag = nil
   statuses = {}
 end
 
 function request()
-  i = i % #paths + 1
   local headers = {["HX-Request"] = "true"}
-  if etags[i] then headers["If-None-Match"] = etags[i] end
-  return wrk.format("GET", paths[i], headers)
+  if etag then headers["If-None-Match"] = etag end
+  return wrk.format("GET", path, headers)
 end
 
 function response(status, hdrs, body)
   statuses[status] = (statuses[status] or 0) + 1
-  local etag = hdrs["ETag"] or hdrs["etag"]
-  if etag then etags[i] = etag end
+  etag = hdrs["ETag"] or hdrs["etag"] or etag
 end
 
 function done(summary, latency, requests)
