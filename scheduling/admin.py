@@ -11,7 +11,6 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from accounts.admin import DoctorProfileAdmin as AccountsDoctorProfileAdmin
 from accounts.models import DoctorProfile, User
 from scheduling import availability, services
 from scheduling.models import Appointment, Slot, TimeOff
@@ -275,11 +274,14 @@ class AppointmentAdmin(_NoDelete):
 # accounts registers the doctor profiles' admin; the accepting-bookings switch on it is
 # scheduling's, so it goes through the same service as the dashboard's and the API's: audited
 # as bookings paused/resumed, and announced to the doctor's grid.
+# accounts' admin class is taken from the site (accounts is installed, so autodiscovered,
+# first), not imported: an app's admin module is its own.
+_AccountsDoctorProfileAdmin = type(admin.site.get_model_admin(DoctorProfile))
 admin.site.unregister(DoctorProfile)
 
 
 @admin.register(DoctorProfile)
-class DoctorProfileAdmin(AccountsDoctorProfileAdmin):
+class DoctorProfileAdmin(_AccountsDoctorProfileAdmin):  # type: ignore[valid-type,misc]
     def save_model(self, request: HttpRequest, obj: DoctorProfile, form: Any, change: bool) -> None:
         if not change:
             super().save_model(request, obj, form, change)
