@@ -4,16 +4,21 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import password_validation
 from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db.models import Case, QuerySet, Value, When
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
 
 from accounts import normalise, services
 from accounts.forms import NationalIdField, PhoneField
-from accounts.models import AdminProfile, DoctorProfile, PatientProfile, User
+from accounts.models import AdminProfile, DoctorProfile, FrontDeskProfile, PatientProfile, User
 
 
 class PendingFilter(admin.SimpleListFilter):
@@ -39,24 +44,72 @@ class PendingFilter(admin.SimpleListFilter):
 
 
 class UserCreationForm(forms.ModelForm):
+    """An account an admin adds by hand: any role, with the profile of its role."""
+
     national_id = NationalIdField(label="National ID", max_length=40)
     phone = PhoneField(max_length=30)
-    password = forms.CharField(widget=forms.PasswordInput, strip=False)
+    specialty = forms.ModelChoiceField(
+        queryset=DoctorProfile._meta.get_field("specialty").related_model.objects.all(),
+        required=False,
+        help_text="Doctors: listed in the directory once the specialty and the branch are set.",
+    )
+    branch = forms.ModelChoiceField(
+        queryset=DoctorProfile._meta.get_field("branch").related_model.objects.all(),
+        required=False,
+        help_text="Doctors and front desk: where they work.",
+    )
+    password1 = forms.CharField(
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validation.password_validators_help_text_html(),
+    )
+    password2 = forms.CharField(
+        label="Password again",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    active = forms.BooleanField(
+        label="Active at once",
+        required=False,
+        initial=True,
+        help_text="The user can log in at once and is told by e-mail. Untick to leave the "
+        "account waiting in the pending list.",
+    )
 
     class Meta:
         model = User
         fields = ["national_id", "full_name", "email", "phone", "role"]
 
+    def clean_email(self) -> str:
+        return normalise.email(self.cleaned_data["email"])
+
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         for field, message in services.duplicate_errors(
             national_id=data.get("national_id", ""),
-            email=normalise.email(data.get("email") or ""),
+            email=data.get("email", ""),
             phone=data.get("phone", ""),
         ).items():
             self.add_error(field, message)
-        if data.get("role") == User.Role.ADMIN and not services.admin_seat_free():
+        role = data.get("role")
+        if role == User.Role.ADMIN and not services.admin_seat_free():
             self.add_error("role", services.ADMIN_CAP_MESSAGE)
+        if role == User.Role.FRONT_DESK and not data.get("branch"):
+            self.add_error("branch", "A front-desk account works at a branch: choose it.")
+        p1, p2 = data.get("password1"), data.get("password2")
+        if p1 and p2 and p1 != p2:
+            self.add_error("password2", "The two passwords differ.")
+        elif p1:
+            probe = User(
+                national_id=data.get("national_id", ""),
+                full_name=data.get("full_name", ""),
+                email=data.get("email", ""),
+            )
+            try:
+                password_validation.validate_password(p1, probe)
+            except ValidationError as exc:
+                self.add_error("password1", exc)
         return data
 
     def validate_unique(self) -> None:
@@ -104,15 +157,9 @@ class UserChangeForm(forms.ModelForm):
 class UserAdmin(BaseUserAdmin):
     form = UserChangeForm
     add_form = UserCreationForm
-    list_display = [
-        "national_id",
-        "full_name",
-        "role",
-        "account_status",
-        "email",
-        "phone",
-        "date_joined",
-    ]
+    # Six narrow columns (e-mail and phone share one) beside the menu and the filters: the
+    # table fits a 1280 px screen.
+    list_display = ["national_id", "full_name", "role", "account_status", "contact", "joined"]
     list_display_links = ["national_id", "full_name"]
     list_filter = [PendingFilter, "role", "date_joined"]
     search_fields = ["national_id", "full_name", "email", "phone"]
@@ -145,14 +192,30 @@ class UserAdmin(BaseUserAdmin):
         ),
     ]
     add_fieldsets = [
-        (None, {"fields": ["national_id", "full_name", "email", "phone", "role", "password"]}),
+        (None, {"fields": ["national_id", "full_name", "email", "phone", "role"]}),
+        ("Where they work (doctors and front desk)", {"fields": ["specialty", "branch"]}),
+        ("Password and status", {"fields": ["password1", "password2", "active"]}),
     ]
+    change_form_template = "admin/accounts/user/change_form.html"
     filter_horizontal = []
     actions = ["activate_accounts", "deactivate_accounts"]
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Nothing is hard-deleted: deactivate instead.
         return False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        # The national ID is typed once, when the account is added; after that it names the
+        # person in the audit trail and never changes.
+        return list(self.readonly_fields) if obj is not None else []
+
+    @admin.display(description="E-mail and phone", ordering="email")
+    def contact(self, obj: User) -> str:
+        return format_html("{}<br>{}", obj.email, obj.phone)
+
+    @admin.display(description="Joined", ordering="date_joined")
+    def joined(self, obj: User) -> str:
+        return f"{timezone.localtime(obj.date_joined):%d/%m/%Y}"
 
     @admin.display(description="Status", ordering="is_active")
     def account_status(self, obj: User) -> str:
@@ -164,23 +227,17 @@ class UserAdmin(BaseUserAdmin):
         data = form.cleaned_data
         try:
             if not change:
-                if data["role"] == User.Role.ADMIN:
-                    created = services.create_admin(
-                        national_id=data["national_id"],
-                        password=data["password"],
-                        email=data["email"],
-                        full_name=data["full_name"],
-                        phone=data["phone"],
-                    )
-                else:
-                    created = User.objects.create_user(
-                        data["national_id"],
-                        data["password"],
-                        email=data["email"],
-                        full_name=data["full_name"],
-                        phone=data["phone"],
-                        role=data["role"],
-                    )
+                created = services.create_account(
+                    national_id=data["national_id"],
+                    password=data["password1"],
+                    email=data["email"],
+                    full_name=data["full_name"],
+                    phone=data["phone"],
+                    role=data["role"],
+                    active=data["active"],
+                    specialty=data.get("specialty"),
+                    branch=data.get("branch"),
+                )
                 obj.pk = created.pk
                 return
             new_role = obj.role
@@ -192,6 +249,56 @@ class UserAdmin(BaseUserAdmin):
         except ValidationError as exc:
             # The form checked this already; a concurrent change can still lose the race.
             messages.error(request, "; ".join(exc.messages))
+
+    def get_urls(self) -> list[URLPattern]:
+        own = [
+            path(
+                "<path:object_id>/activate/",
+                self.admin_site.admin_view(self.activate_view),
+                name="accounts_user_activate",
+            ),
+            path(
+                "<path:object_id>/deactivate/",
+                self.admin_site.admin_view(self.deactivate_view),
+                name="accounts_user_deactivate",
+            ),
+        ]
+        return own + super().get_urls()
+
+    def _user_to_change(self, request: HttpRequest, object_id: str) -> User:
+        if not self.has_change_permission(request):
+            raise Http404
+        if not object_id.isdigit():
+            raise Http404
+        return get_object_or_404(User, pk=int(object_id))
+
+    def activate_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The Activate button of the user's own page (POST)."""
+        if request.method != "POST":
+            return HttpResponse(status=405, headers={"Allow": "POST"})
+        user = self._user_to_change(request, object_id)
+        if services.activate(user=user):
+            self.message_user(
+                request,
+                f"{user.full_name} is active and has been told by e-mail.",
+                messages.SUCCESS,
+            )
+        else:
+            self.message_user(request, f"{user.full_name} was already active.", messages.INFO)
+        return HttpResponseRedirect(reverse("admin:accounts_user_change", args=[user.pk]))
+
+    def deactivate_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The Deactivate button of the user's own page (POST)."""
+        if request.method != "POST":
+            return HttpResponse(status=405, headers={"Allow": "POST"})
+        user = self._user_to_change(request, object_id)
+        if user.pk == request.user.pk:
+            self.message_user(request, "You cannot deactivate your own account.", messages.ERROR)
+        elif services.deactivate(user=user):
+            self.message_user(request, f"{user.full_name} is deactivated.", messages.SUCCESS)
+        else:
+            self.message_user(request, f"{user.full_name} was already inactive.", messages.INFO)
+        return HttpResponseRedirect(reverse("admin:accounts_user_change", args=[user.pk]))
 
     @admin.action(description="Activate the selected accounts")
     def activate_accounts(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
@@ -228,6 +335,15 @@ class DoctorProfileAdmin(_NoDelete):
     list_select_related = ["user", "specialty", "branch"]
     raw_id_fields = ["user"]
     prepopulated_fields = {}
+
+
+@admin.register(FrontDeskProfile)
+class FrontDeskProfileAdmin(_NoDelete):
+    list_display = ["user", "branch"]
+    list_filter = ["branch"]
+    search_fields = ["user__full_name", "user__national_id"]
+    list_select_related = ["user", "branch"]
+    raw_id_fields = ["user"]
 
 
 @admin.register(AdminProfile)

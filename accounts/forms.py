@@ -141,6 +141,14 @@ class LoginForm(AuthenticationForm):
             raise
 
 
+class ResetForm(PasswordResetForm):
+    """Django's form, which also serves an active account opened without a password (a
+    walk-in patient registered at the front desk who lost their set-password mail)."""
+
+    def get_users(self, email: str) -> Any:
+        return User.objects.filter(email__iexact=email, is_active=True)
+
+
 class ProfileForm(forms.ModelForm):
     phone = PhoneField(max_length=30)
 
@@ -193,7 +201,7 @@ class DoctorProfileForm(forms.ModelForm):
         widgets = {"bio": forms.Textarea(attrs={"rows": 4})}
 
 
-class QuietPasswordResetForm(PasswordResetForm):
+class QuietPasswordResetForm(ResetForm):
     """Django's reset form, whose costly part (rendering the e-mail and sending it) runs on a
     thread of its own after the answer. In the request, a known and an unknown address cost
     the same (one query, one thread started), so neither the page nor the time it takes
@@ -221,3 +229,45 @@ class QuietPasswordResetForm(PasswordResetForm):
         thread = threading.Thread(target=work, name="password-reset-mail", daemon=True)
         thread.start()
         self.senders.append(thread)
+
+
+class WalkInForm(forms.Form):
+    """A patient registering at the desk: their identity is checked there, in person."""
+
+    national_id = NationalIdField(
+        label="National ID", max_length=40, help_text="As on the ID card you have seen."
+    )
+    full_name = forms.CharField(max_length=150)
+    email = forms.EmailField(
+        label="E-mail",
+        max_length=254,
+        help_text="The patient gets a link here to choose their own password.",
+    )
+    phone = PhoneField(max_length=30, help_text="With the country code if not local.")
+    date_of_birth = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    medical_history = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        help_text="Optional: allergies, conditions, medication. Only their doctors see it.",
+    )
+
+    def clean_email(self) -> str:
+        return normalise.email(self.cleaned_data["email"])
+
+    def clean_date_of_birth(self) -> dt.date:
+        dob = self.cleaned_data["date_of_birth"]
+        if dob > timezone.localdate():
+            raise ValidationError("The date of birth cannot be in the future.")
+        if dob.year < 1900:
+            raise ValidationError("Enter a date of birth after 1900.")
+        return dob
+
+    def clean(self) -> dict:
+        data = super().clean()
+        for name, message in services.duplicate_errors(
+            national_id=data.get("national_id", ""),
+            email=data.get("email", ""),
+            phone=data.get("phone", ""),
+        ).items():
+            self.add_error(name, message)
+        return data

@@ -36,6 +36,9 @@ class UserQuerySet(KeptQuerySet):
     def admins(self) -> UserQuerySet:
         return self.filter(role=User.Role.ADMIN)
 
+    def front_desk(self) -> UserQuerySet:
+        return self.filter(role=User.Role.FRONT_DESK)
+
 
 class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
     use_in_migrations = True
@@ -74,6 +77,8 @@ class User(KeptForever, AbstractBaseUser, PermissionsMixin):
         PATIENT = "patient", "Patient"
         DOCTOR = "doctor", "Doctor"
         ADMIN = "admin", "Admin"
+        # Reception staff of one branch: not an admin, so not in the two-admin cap.
+        FRONT_DESK = "front_desk", "Front desk"
 
     # Names the user to API clients and in URLs: never the database id, nor the national ID
     # (which would end up in access logs).
@@ -130,7 +135,7 @@ class User(KeptForever, AbstractBaseUser, PermissionsMixin):
                 name="accounts_user_staff_are_admins",
             ),
             models.CheckConstraint(
-                condition=Q(role__in=["patient", "doctor", "admin"]),
+                condition=Q(role__in=["patient", "doctor", "admin", "front_desk"]),
                 name="accounts_user_role_valid",
             ),
         ]
@@ -186,6 +191,10 @@ class User(KeptForever, AbstractBaseUser, PermissionsMixin):
     @property
     def is_clinic_admin(self) -> bool:
         return self.role == self.Role.ADMIN
+
+    @property
+    def is_front_desk(self) -> bool:
+        return self.role == self.Role.FRONT_DESK
 
     @property
     def is_pending(self) -> bool:
@@ -279,6 +288,27 @@ class AdminProfile(models.Model):
 
     def __str__(self) -> str:
         return f"Admin {self.user.full_name}"
+
+
+class FrontDeskProfile(models.Model):
+    """Reception staff of one branch: they register walk-in patients, book for them with the
+    branch's doctors and run the branch's day. No branch yet means no front-desk pages."""
+
+    user = models.OneToOneField(User, on_delete=models.PROTECT, related_name="front_desk_profile")
+    branch = models.ForeignKey(
+        "directory.Branch",
+        on_delete=models.PROTECT,
+        related_name="front_desk",
+        null=True,
+        blank=True,
+    )
+
+    class Meta:
+        verbose_name = "front-desk profile"
+
+    def __str__(self) -> str:
+        where = f" at {self.branch}" if self.branch_id else ""
+        return f"Front desk {self.user.full_name}{where}"
 
 
 def calendar_token_hash(token: str) -> str:

@@ -27,10 +27,12 @@ from accounts.models import (
     AdminProfile,
     CalendarFeed,
     DoctorProfile,
+    FrontDeskProfile,
     PatientProfile,
     User,
     calendar_token_hash,
 )
+from accounts.selectors import front_desk_branch_id
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +47,9 @@ _ADMIN_PERMISSION_ACTIONS = ("view", "add", "change")
 # Hooks the notifications app fills in (accounts imports nothing of ours): called inside the
 # activation transaction with the user, so an event is recorded with the change or not at all.
 on_activated: list[Callable[[User], None]] = []
+# Called inside the transaction of a new registration that waits for an admin (a patient's
+# registration, a doctor's application), so the admins are told of it with the change.
+on_registered: list[Callable[[User], None]] = []
 
 
 class IdentifierTaken(ValidationError):
@@ -54,6 +59,14 @@ class IdentifierTaken(ValidationError):
 class AdminCapReached(ValidationError):
     def __init__(self) -> None:
         super().__init__(ADMIN_CAP_MESSAGE, code="admin_cap")
+
+
+class NotFrontDesk(ValidationError):
+    def __init__(self) -> None:
+        super().__init__(
+            "Only an active front-desk account attached to a branch can do this.",
+            code="front_desk_only",
+        )
 
 
 def duplicate_errors(
@@ -126,8 +139,10 @@ def register_patient(
     phone: str,
     date_of_birth: dt.date | None,
     medical_history: str = "",
+    notify: bool = True,
 ) -> User:
-    """A new, inactive patient with their profile; an admin activates it later."""
+    """A new, inactive patient with their profile; an admin activates it later (the admins
+    are told, unless `notify` is off: demo data)."""
     user = _create_user(
         national_id=national_id,
         password=password,
@@ -139,6 +154,93 @@ def register_patient(
     PatientProfile.objects.create(
         user=user, date_of_birth=date_of_birth, medical_history=medical_history
     )
+    if notify:
+        _announce_registration(user)
+    return user
+
+
+def _announce_registration(user: User) -> None:
+    for hook in on_registered:
+        hook(user)
+
+
+@transaction.atomic
+def register_walk_in(
+    *,
+    by: User,
+    national_id: str,
+    email: str,
+    full_name: str,
+    phone: str,
+    date_of_birth: dt.date | None,
+    medical_history: str = "",
+) -> User:
+    """A patient registered at the front desk, who showed their identity there: active at
+    once, with no password. The activation tells them (by e-mail) how to set their own."""
+    if front_desk_branch_id(by) is None:
+        raise NotFrontDesk
+    user = _create_user(
+        national_id=national_id,
+        password=None,
+        email=email,
+        full_name=full_name,
+        phone=phone,
+        role=User.Role.PATIENT,
+    )
+    PatientProfile.objects.create(
+        user=user, date_of_birth=date_of_birth, medical_history=medical_history
+    )
+    activate(user=user)
+    user.refresh_from_db()
+    return user
+
+
+@transaction.atomic
+def create_account(
+    *,
+    national_id: str,
+    password: str | None,
+    email: str,
+    full_name: str,
+    phone: str,
+    role: str,
+    active: bool,
+    specialty: Any = None,
+    branch: Any = None,
+    notify: bool = True,
+) -> User:
+    """An account an admin adds by hand (Django admin), of any role, with the profile its
+    role has after activation; active at once when `active` (the user is told), else it
+    waits in the pending list like a registration."""
+    if role not in User.Role.values:
+        raise ValidationError({"role": "Unknown role."})
+    if role == User.Role.ADMIN:
+        return create_admin(
+            national_id=national_id,
+            password=password,
+            email=email,
+            full_name=full_name,
+            phone=phone,
+        )
+    user = _create_user(
+        national_id=national_id,
+        password=password,
+        email=email,
+        full_name=full_name,
+        phone=phone,
+        role=role,
+    )
+    if role == User.Role.DOCTOR:
+        profile = DoctorProfile(user=user, specialty=specialty, branch=branch)
+        profile.ensure_slug()
+        profile.save()
+    elif role == User.Role.FRONT_DESK:
+        FrontDeskProfile.objects.create(user=user, branch=branch)
+    else:
+        _ensure_profile(user)
+    if active:
+        activate(user=user, notify=notify)
+        user.refresh_from_db()
     return user
 
 
@@ -155,6 +257,7 @@ def apply_as_doctor(
     consultation_fee: Decimal,
     bio: str = "",
     emergency_contact: str = "",
+    notify: bool = True,
 ) -> User:
     """A doctor's application: an inactive doctor account whose profile waits for review."""
     user = _create_user(
@@ -175,6 +278,8 @@ def apply_as_doctor(
     )
     profile.ensure_slug()
     profile.save()
+    if notify:
+        _announce_registration(user)
     return user
 
 
@@ -287,6 +392,8 @@ def _ensure_profile(user: User) -> None:
         PatientProfile.objects.get_or_create(user=user)
     elif user.role == User.Role.ADMIN:
         AdminProfile.objects.get_or_create(user=user)
+    elif user.role == User.Role.FRONT_DESK:
+        FrontDeskProfile.objects.get_or_create(user=user)
     elif user.role == User.Role.DOCTOR and not hasattr(user, "doctor_profile"):
         profile = DoctorProfile(user=user, accepting_bookings=False)
         profile.ensure_slug()

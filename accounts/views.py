@@ -99,6 +99,8 @@ def after_login(request: HttpRequest) -> HttpResponse:
         return redirect("admin:index")
     if user.is_doctor:
         return redirect("scheduling:dashboard")
+    if user.is_front_desk:
+        return redirect("front-desk:day")
     return redirect("scheduling:my-appointments")
 
 

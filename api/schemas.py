@@ -106,8 +106,9 @@ class MeOut(Schema):
     full_name: str
     email: str
     phone: str
-    role: Literal["patient", "doctor", "admin"]
+    role: Literal["patient", "doctor", "admin", "front_desk"]
     doctor: str | None = Field(None, description="A doctor's slug.")
+    branch: str | None = Field(None, description="A front desk's branch (its slug).")
 
 
 # --- Directory ----------------------------------------------------------------------------
@@ -280,6 +281,11 @@ class BookIn(Schema):
     slot: uuid.UUID = Field(description="A slot id from the doctor's availability.")
     date: dt.date
     reason: Text(1000) = ""  # type: ignore[valid-type]
+    patient: uuid.UUID | None = Field(
+        None,
+        description="The front desk only: the id of the patient it books for, with a doctor "
+        "of its branch. A patient books for themself and leaves it out.",
+    )
 
 
 class CancelIn(Schema):
@@ -310,7 +316,7 @@ class UserOut(Schema):
     full_name: str
     email: str
     phone: str
-    role: Literal["patient", "doctor", "admin"]
+    role: Literal["patient", "doctor", "admin", "front_desk"]
     is_active: bool
     date_joined: dt.datetime
     activated_at: dt.datetime | None

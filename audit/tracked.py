@@ -13,7 +13,7 @@ from typing import Any
 
 from django.db import models
 
-from accounts.models import DoctorProfile, PatientProfile, User
+from accounts.models import DoctorProfile, FrontDeskProfile, PatientProfile, User
 from directory.models import Branch, Specialty
 from scheduling.models import Appointment, Slot, TimeOff
 
@@ -81,6 +81,10 @@ TRACKED: dict[type[models.Model], Tracked] = {
         secret=frozenset({"medical_history"}),
     ),
     DoctorProfile: Tracked("doctor_profile", key=lambda d: d.slug, name_change=_doctor_change),
+    FrontDeskProfile: Tracked(
+        "front_desk_profile",
+        key=lambda p: User.objects.values_list("national_id", flat=True).get(pk=p.user_id),
+    ),
     Slot: Tracked(
         "slot",
         key=lambda s: str(s.public_id),

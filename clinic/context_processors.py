@@ -19,6 +19,7 @@ _SECTIONS = {
     "scheduling:day-print": "day",
     "scheduling:time-off": "day",
     "scheduling:patients": "day",
+    "front-desk": "front-desk",
     "accounts:profile": "profile",
     "accounts:password-change": "profile",
     "accounts:login": "login",

@@ -42,7 +42,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 INSTALLED_APPS = [
     # Before django.contrib.auth, so its createsuperuser command (admin seats) is the one run.
     "accounts",
-    "django.contrib.admin",
+    "clinic.admin_site.ClinicAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -175,6 +175,11 @@ except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
 # Phone numbers without a country code are read as numbers of this region.
 CLINIC_PHONE_REGION = env.str("CLINIC_PHONE_REGION", default="DE")
 CLINIC_NAME = env.str("CLINIC_NAME", default="Clinic")
+# The site's address as its users reach it: the links in e-mails sent by the worker, which
+# serves no request to take the host from.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# Times in 24 hours everywhere, Django admin included (en-gb's own formats say "2:30 p.m.").
+FORMAT_MODULE_PATH = ["clinic.formats"]
 
 # --- Static files -------------------------------------------------------------------------
 STATIC_URL = "static/"

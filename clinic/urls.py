@@ -20,6 +20,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("doctors/", include("directory.urls")),
     path("", include("scheduling.urls")),
+    path("front-desk/", include("scheduling.front_desk_urls")),
     path("", include("notifications.urls")),
     path("admin/", admin.site.urls),
     path("", include("api.urls")),

@@ -168,6 +168,8 @@ def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         "PYTHONUNBUFFERED": "1",
     }
     port = free_port()
+    # The links in e-mails (the worker writes them) lead to this server.
+    env["SITE_URL"] = f"http://127.0.0.1:{port}"
     srv = Server(f"http://127.0.0.1:{port}", env, zone, work / "gunicorn.log")
     srv.manage("migrate", "--noinput", "-v", "0")
     srv.manage("collectstatic", "--noinput", "-v", "0")

@@ -15,3 +15,5 @@ class NotificationsConfig(AppConfig):
         events.subscribe(services.on_appointment_event)
         if services.on_account_activated not in accounts_services.on_activated:
             accounts_services.on_activated.append(services.on_account_activated)
+        if services.on_account_registered not in accounts_services.on_registered:
+            accounts_services.on_registered.append(services.on_account_registered)

@@ -16,10 +16,15 @@ from email.utils import parseaddr
 
 import icalendar
 from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
+from accounts.models import User
 from notifications.models import Delivery, Event
 from scheduling import clock
 
@@ -95,8 +100,63 @@ def calendar_invitation(event: Event) -> tuple[bytes, str]:
     return cal.to_ical(), method
 
 
+ACCOUNT_SUBJECTS = {
+    Mail.ACTIVATED: "Your {clinic} account is active",
+    Mail.SET_PASSWORD: "Welcome to {clinic}: choose your password",
+    Mail.NEW_REGISTRATION: "New registration waiting for activation: {name}",
+}
+
+
+def _site(path: str) -> str:
+    return settings.SITE_URL.rstrip("/") + path
+
+
+def _account_context(delivery: Delivery) -> dict:
+    """An account mail's context. The set-password link is made now, at sending: a token
+    in the outbox's rows would be a password in the database."""
+    data = delivery.event.payload["data"]["user"]
+    ctx = {
+        "clinic_name": settings.CLINIC_NAME,
+        "user": data,
+        "role": dict(User.Role.choices).get(data["role"], data["role"]).lower(),
+        "login_url": _site(reverse("accounts:login")),
+        "pending_url": _site(reverse("admin:accounts_user_changelist") + "?status=pending"),
+    }
+    if delivery.mail == Mail.SET_PASSWORD:
+        user = User.objects.filter(public_id=data["id"]).first()
+        if user is None:  # the payload names someone who is not there: nothing to link
+            raise ValueError(f"No user {data['id']} for a set-password mail.")
+        ctx["set_password_url"] = _site(
+            reverse(
+                "accounts:password-reset-confirm",
+                kwargs={
+                    "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+                    "token": default_token_generator.make_token(user),
+                },
+            )
+        )
+    return ctx
+
+
+def _build_account_mail(delivery: Delivery) -> EmailMultiAlternatives:
+    kind = Mail(delivery.mail)
+    ctx = _account_context(delivery)
+    subject = ACCOUNT_SUBJECTS[kind].format(clinic=settings.CLINIC_NAME, name=ctx["user"]["name"])
+    template = f"emails/account_{kind.value}"
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string(f"{template}.txt", ctx),
+        to=[delivery.recipient],
+        headers={"X-Clinic-Event-Id": str(delivery.event.id)},
+    )
+    message.attach_alternative(render_to_string(f"{template}.html", ctx), "text/html")
+    return message
+
+
 def build(delivery: Delivery) -> EmailMultiAlternatives:
     """The message for an e-mail delivery: text, HTML and (for the patient) the invitation."""
+    if delivery.mail in ACCOUNT_SUBJECTS:
+        return _build_account_mail(delivery)
     event = delivery.event
     ctx = _context(event)
     kind = Mail(delivery.mail)

@@ -30,6 +30,7 @@ class EventType(models.TextChoices):
     APPOINTMENT_NO_SHOW = "appointment.no_show", "Patient did not come"
     APPOINTMENT_REMINDER = "appointment.reminder", "Appointment reminder"
     ACCOUNT_ACTIVATED = "account.activated", "Account activated"
+    ACCOUNT_REGISTERED = "account.registered", "New registration waiting for an admin"
 
 
 def new_secret() -> str:
@@ -180,6 +181,9 @@ class Delivery(models.Model):
         RESCHEDULED = "rescheduled", "New time"
         REMINDER = "reminder", "Reminder"
         DOCTOR_BOOKED = "doctor_booked", "New booking (to the doctor)"
+        ACTIVATED = "activated", "Account activated"
+        SET_PASSWORD = "set_password", "Account opened: set your password"
+        NEW_REGISTRATION = "new_registration", "New registration (to the admins)"
 
     event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="deliveries")
     channel = models.CharField(max_length=10, choices=Channel.choices)

@@ -229,19 +229,51 @@ def record_appointment_event(
     return _save(event, mails, hand_off=hand_off)
 
 
+def _user_data(user: User) -> dict:
+    return {
+        "user": {
+            "id": str(user.public_id),
+            "name": user.full_name,
+            "email": user.email,
+            "role": user.role,
+        }
+    }
+
+
 @transaction.atomic
 def record_account_activated(*, user: User, now: dt.datetime | None = None) -> Event:
+    """The webhook, and the user's e-mail: a link to log in, or, for an account opened with
+    no password (a walk-in patient at the front desk), a link to set one."""
     now = now or timezone.now()
     event_id = uuid.uuid4()
-    data = {"user": {"name": user.full_name, "email": user.email, "role": user.role}}
     event = Event(
         id=event_id,
         type=EventType.ACCOUNT_ACTIVATED,
-        payload=_envelope(event_id, EventType.ACCOUNT_ACTIVATED, now, data),
+        payload=_envelope(event_id, EventType.ACCOUNT_ACTIVATED, now, _user_data(user)),
         created_at=now,
         user_email=user.email,
     )
-    return _save(event, [], hand_off=True)
+    kind = Delivery.Mail.ACTIVATED if user.has_usable_password() else Delivery.Mail.SET_PASSWORD
+    return _save(event, [(user.email, kind)], hand_off=True)
+
+
+@transaction.atomic
+def record_account_registered(*, user: User, now: dt.datetime | None = None) -> Event:
+    """A registration waits for an admin: the webhook, and one e-mail to each active admin
+    with a link to the pending list."""
+    now = now or timezone.now()
+    event_id = uuid.uuid4()
+    event = Event(
+        id=event_id,
+        type=EventType.ACCOUNT_REGISTERED,
+        payload=_envelope(event_id, EventType.ACCOUNT_REGISTERED, now, _user_data(user)),
+        created_at=now,
+        user_email=user.email,
+    )
+    admins = User.objects.admins().active().values_list("email", flat=True)
+    return _save(
+        event, [(email, Delivery.Mail.NEW_REGISTRATION) for email in admins], hand_off=True
+    )
 
 
 def calendar_sequences(public_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
@@ -269,6 +301,10 @@ def on_appointment_event(event_type: str, appointment: Appointment, details: dic
 
 def on_account_activated(user: User) -> None:
     record_account_activated(user=user)
+
+
+def on_account_registered(user: User) -> None:
+    record_account_registered(user=user)
 
 
 # --- Admin actions ------------------------------------------------------------------------

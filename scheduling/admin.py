@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django import forms
@@ -12,7 +13,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from accounts.models import DoctorProfile, User
-from scheduling import availability, services
+from scheduling import availability, clock, services
 from scheduling.models import Appointment, Slot, TimeOff
 
 
@@ -172,10 +173,33 @@ class AppointmentChangeForm(forms.ModelForm):
         pass
 
 
+class ComingDaysFilter(admin.SimpleListFilter):
+    """The days ahead the way the clinic plans them, in the clinic's time zone."""
+
+    title = "coming days"
+    parameter_name = "coming"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("today", "Today"), ("tomorrow", "Tomorrow"), ("7days", "Next 7 days")]
+
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[Appointment]
+    ) -> QuerySet[Appointment]:
+        today = clock.today()
+        match self.value():
+            case "today":
+                return queryset.filter(date=today)
+            case "tomorrow":
+                return queryset.filter(date=today + dt.timedelta(days=1))
+            case "7days":
+                return queryset.filter(date__gte=today, date__lt=today + dt.timedelta(days=7))
+        return queryset
+
+
 @admin.register(Appointment)
 class AppointmentAdmin(_NoDelete):
-    list_display = ["starts_at", "doctor", "patient", "status", "created_at"]
-    list_filter = ["status", "doctor__specialty", "doctor__branch", "date"]
+    list_display = ["starts_at", "doctor", "patient", "patient_phone", "status", "booked_by"]
+    list_filter = [ComingDaysFilter, "status", "doctor__specialty", "doctor__branch", "date"]
     search_fields = [
         "patient__full_name",
         "patient__national_id",
@@ -183,7 +207,7 @@ class AppointmentAdmin(_NoDelete):
         "public_id",
     ]
     date_hierarchy = "date"
-    list_select_related = ["doctor__user", "patient"]
+    list_select_related = ["doctor__user", "patient", "booked_by"]
     autocomplete_fields = ["patient", "doctor", "slot"]
     actions = ["cancel_appointments", "check_in", "mark_completed", "mark_no_show"]
     readonly_fields = [
@@ -203,7 +227,12 @@ class AppointmentAdmin(_NoDelete):
         "cancellation_reason",
         "rescheduled_at",
         "doctor_notes",
+        "booked_by",
     ]
+
+    @admin.display(description="Patient's phone", ordering="patient__phone")
+    def patient_phone(self, obj: Appointment) -> str:
+        return obj.patient.phone
 
     def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
         kwargs["form"] = AppointmentChangeForm if obj else AppointmentAddForm
@@ -230,6 +259,7 @@ class AppointmentAdmin(_NoDelete):
                     slot=obj.slot,
                     date=obj.date,
                     reason=obj.reason,
+                    by=user,
                 )
                 obj.pk = created.pk
         except ValidationError as exc:

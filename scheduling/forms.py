@@ -234,3 +234,9 @@ def is_uuid(value: str) -> bool:
     except (ValueError, TypeError):
         return False
     return True
+
+
+class PatientSearchForm(forms.Form):
+    q = forms.CharField(
+        label="Name, national ID, phone or e-mail", max_length=100, required=False, strip=True
+    )

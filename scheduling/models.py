@@ -262,6 +262,15 @@ class Appointment(KeptForever, models.Model):
         blank=True,
     )
     cancellation_reason = models.CharField(max_length=300, blank=True)
+    # Who made the booking: the patient, or the front desk on their behalf (a walk-in, a
+    # phone call). Empty on appointments booked before this was recorded.
+    booked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
     rescheduled_at = models.DateTimeField(null=True, blank=True)
     reminder_sent_at = models.DateTimeField(null=True, blank=True)
 

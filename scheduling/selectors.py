@@ -17,6 +17,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import DoctorProfile, User
+from accounts.selectors import front_desk_branch_id
 from scheduling import clock
 from scheduling.models import Appointment, AppointmentQuerySet, Slot, TimeOff
 
@@ -24,19 +25,22 @@ Status = Appointment.Status
 
 
 def appointments_visible_to(user: User) -> AppointmentQuerySet:
-    """The appointments the user takes part in: a patient's own, a doctor's own, and every
-    one for the clinic's admins. With the people, the doctor's specialty and branch, and the
-    slot loaded."""
+    """The appointments the user may see: a patient's own, a doctor's own, those with the
+    doctors of a front desk's branch, and every one for the clinic's admins. With the
+    people, the doctor's specialty and branch, and the slot loaded."""
     qs = Appointment.objects.with_people()
     if user.is_clinic_admin:
         return qs
     if user.is_doctor:
         return qs.filter(doctor__user=user)
+    if user.is_front_desk:
+        branch_id = front_desk_branch_id(user)
+        return qs.filter(doctor__branch_id=branch_id) if branch_id else qs.none()
     return qs.filter(patient=user)
 
 
 def get_appointment_for_user(user: User, public_id: UUID) -> Appointment:
-    """The appointment if the user is its patient, its doctor or an admin; else Http404."""
+    """The appointment if the user may see it (above); else Http404."""
     try:
         return appointments_visible_to(user).get(public_id=public_id)
     except Appointment.DoesNotExist as exc:
@@ -218,4 +222,68 @@ def queue_number(appointment: Appointment) -> int | None:
             | Q(checked_in_at=checked_in_at, starts_at__lte=appointment.starts_at)
         )
         .count()
+    )
+
+
+# --- The front desk ------------------------------------------------------------------------
+
+
+def branch_doctors(branch_id: int) -> QuerySet[DoctorProfile]:
+    """The active doctors of the branch a front desk books with, by name."""
+    return (
+        DoctorProfile.objects.filter(
+            branch_id=branch_id, user__is_active=True, specialty__isnull=False
+        )
+        .select_related("user", "specialty", "branch")
+        .order_by("user__full_name")
+    )
+
+
+@dataclass
+class DoctorDay:
+    doctor: DoctorProfile
+    queue: list[Appointment] = field(default_factory=list)
+
+    @property
+    def waiting(self) -> int:
+        return sum(1 for a in self.queue if a.status == Appointment.Status.CHECKED_IN)
+
+
+def branch_day(branch_id: int, *, now: dt.datetime | None = None) -> list[DoctorDay]:
+    """Every doctor of the branch with today's queue: appointments in slot order, checked-in
+    patients numbered in check-in order (`queue_number`), per doctor. Two queries whatever
+    the number of doctors."""
+    now = now or timezone.now()
+    today = timezone.localdate(now, clock.clinic_tz())
+    days = {d.pk: DoctorDay(d) for d in branch_doctors(branch_id)}
+    appts = (
+        Appointment.objects.filter(doctor_id__in=list(days), date=today)
+        .holding_slot()
+        .select_related("patient", "slot")
+        .order_by("starts_at")
+    )
+    for a in appts:
+        days[a.doctor_id].queue.append(a)
+    for day in days.values():
+        arrived = sorted(
+            (a for a in day.queue if a.checked_in_at is not None), key=lambda a: a.checked_in_at
+        )
+        numbers = {a.pk: n for n, a in enumerate(arrived, start=1)}
+        for a in day.queue:
+            a.queue_number = numbers.get(a.pk)
+            a.doctor = day.doctor
+    return list(days.values())
+
+
+def patient_appointments_at_branch(
+    patient: User, branch_id: int, *, now: dt.datetime | None = None
+) -> tuple[list[Appointment], list[Appointment]]:
+    """The patient's upcoming and (the last 20) past appointments with the branch's doctors:
+    what its front desk sees of them."""
+    now = now or timezone.now()
+    theirs = Appointment.objects.for_patient(patient).filter(doctor__branch_id=branch_id)
+    theirs = theirs.with_people()
+    return (
+        list(theirs.upcoming(now).order_by("starts_at")),
+        list(theirs.past(now).order_by("-starts_at")[:20]),
     )

@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from accounts.models import DoctorProfile, User
+from accounts.selectors import front_desk_branch_id
 from scheduling import availability, clock, events, selectors
 from scheduling.errors import NotAllowed, SchedulingError, SlotTaken
 from scheduling.models import Appointment, Slot, TimeOff, Weekday
@@ -59,8 +60,27 @@ def is_staff_for(appointment: Appointment, user: User) -> bool:
     )
 
 
+def is_front_desk_for(appointment: Appointment, user: User) -> bool:
+    """The front desk of the branch where the appointment's doctor works."""
+    return is_front_desk_of(appointment.doctor, user)
+
+
+def is_front_desk_of(doctor: DoctorProfile, user: User) -> bool:
+    """An active front-desk user of the doctor's branch."""
+    branch_id = front_desk_branch_id(user)
+    return branch_id is not None and branch_id == doctor.branch_id
+
+
+def _may_book_for_others(doctor: DoctorProfile, user: User) -> bool:
+    return (user.is_active and user.is_clinic_admin) or is_front_desk_of(doctor, user)
+
+
 def _require_party(appointment: Appointment, user: User) -> None:
-    if not (is_staff_for(appointment, user) or appointment.patient_id == user.pk):
+    if not (
+        is_staff_for(appointment, user)
+        or appointment.patient_id == user.pk
+        or is_front_desk_for(appointment, user)
+    ):
         raise NotAllowed
 
 
@@ -228,11 +248,14 @@ def book(
     slot: Slot,
     date: dt.date,
     reason: str = "",
+    by: User | None = None,
     now: dt.datetime | None = None,
 ) -> Appointment:
     """Books the slot on that date for the patient, or raises SchedulingError / SlotTaken.
 
-    Submitting the same booking twice returns the first appointment instead of failing.
+    `by` is who books: the patient (the default), or on the patient's behalf an admin or the
+    front desk of the doctor's branch; the appointment records it. Submitting the same booking twice
+    returns the first appointment instead of failing.
     """
     return _offering_alternatives(
         doctor,
@@ -243,6 +266,7 @@ def book(
         slot=slot,
         date=date,
         reason=reason,
+        by=by,
     )
 
 
@@ -329,12 +353,15 @@ def _book(
     slot: Slot,
     date: dt.date,
     reason: str,
+    by: User | None,
     now: dt.datetime,
 ) -> Appointment:
     patient = _lock_patient(patient)
     # Read again under the locks: a paused doctor or a retired slot is not booked.
     slot = _lock_opening(slot, doctor)
     doctor = slot.doctor
+    if by is not None and by.pk != patient.pk and not _may_book_for_others(doctor, by):
+        raise NotAllowed
     window = clock.slot_window(date, slot.start_time, slot.end_time)
     slot.is_active, absent, clash_pk = _absence_and_clash(patient, doctor, slot, date, window)
     clash = None
@@ -359,6 +386,7 @@ def _book(
         starts_at=starts_at,
         ends_at=ends_at,
         reason=reason.strip(),
+        booked_by=by if by is not None else patient,
     )
     try:
         # No savepoint of its own (two round trips fewer): nothing runs in this transaction
@@ -486,10 +514,12 @@ def _transition(
     stamp: str,
     event: str,
     now: dt.datetime | None,
+    front_desk: bool = False,
 ) -> Appointment:
     now = now or timezone.now()
     appt = _lock_appointment(appointment, "doctor__user")
-    _require_staff(appt, by)
+    if not (front_desk and is_front_desk_for(appt, by)):
+        _require_staff(appt, by)
     label = Status(to).label.lower()
     if appt.status not in allowed_from:
         raise SchedulingError(
@@ -511,11 +541,13 @@ def _transition(
 
 @transaction.atomic
 def check_in(*, appointment: Appointment, by: User, now: dt.datetime | None = None) -> Appointment:
-    """The patient has arrived: on the day of the appointment only."""
+    """The patient has arrived: on the day of the appointment only. Their doctor, an admin
+    or the front desk of the doctor's branch."""
     now = now or timezone.now()
     if appointment.date != timezone.localdate(now, clock.clinic_tz()):
         appt = Appointment.objects.select_related("doctor").get(pk=appointment.pk)
-        _require_staff(appt, by)
+        if not is_front_desk_for(appt, by):
+            _require_staff(appt, by)
         raise SchedulingError(
             "Patients can be checked in on the day of their appointment only.", "not_today"
         )
@@ -528,6 +560,7 @@ def check_in(*, appointment: Appointment, by: User, now: dt.datetime | None = No
         stamp="checked_in_at",
         event=events.CHECKED_IN,
         now=now,
+        front_desk=True,
     )
 
 
@@ -549,6 +582,8 @@ def complete(*, appointment: Appointment, by: User, now: dt.datetime | None = No
 def mark_no_show(
     *, appointment: Appointment, by: User, now: dt.datetime | None = None
 ) -> Appointment:
+    """The patient did not come: after the start. Their doctor, an admin or the front desk
+    of the doctor's branch."""
     return _transition(
         appointment,
         by,
@@ -558,6 +593,7 @@ def mark_no_show(
         stamp="no_show_at",
         event=events.NO_SHOW,
         now=now,
+        front_desk=True,
     )
 
 

@@ -305,6 +305,8 @@ def my_appointments(request: HttpRequest) -> HttpResponse:
         return redirect("scheduling:dashboard")
     if user.is_clinic_admin:
         return redirect("admin:scheduling_appointment_changelist")
+    if user.is_front_desk:
+        return redirect("front-desk:day")
     now = timezone.now()
     mine = Appointment.objects.for_patient(user).with_people()
     return render(

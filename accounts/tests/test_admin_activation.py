@@ -250,9 +250,16 @@ def test_profiles_cannot_be_deleted_in_admin(
     assert response.status_code == 403
 
 
-def test_non_admins_cannot_reach_django_admin(client: Client, patient: User) -> None:
+def test_a_signed_in_patient_gets_a_plain_404_from_admin(client: Client, patient: User) -> None:
     client.force_login(patient)
 
+    pages = [client.get(CHANGELIST), client.get("/admin/"), client.get(reverse("admin:login"))]
+
+    assert [p.status_code for p in pages] == [404, 404, 404]
+    assert all(patient.national_id not in p.content.decode() for p in pages)
+
+
+def test_anonymous_visitors_are_sent_to_the_admin_login(client: Client) -> None:
     response = client.get(CHANGELIST)
 
     assert response.status_code == 302

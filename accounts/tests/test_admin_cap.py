@@ -177,29 +177,34 @@ def add_form_data(**overrides: str) -> dict[str, str]:
         "email": "Added@Example.com",
         "phone": "030 9000010",
         "role": User.Role.PATIENT,
-        "password": PASSWORD,
+        "password1": PASSWORD,
+        "password2": PASSWORD,
     }
     data.update(overrides)
     return data
 
 
-def test_admin_add_form_creates_an_inactive_account(client: Client, admin_user: User) -> None:
+def test_admin_add_form_can_leave_an_account_pending(client: Client, admin_user: User) -> None:
     client.force_login(admin_user)
 
+    # "Active at once" unticked: a checkbox left out of the POST.
     response = client.post(reverse("admin:accounts_user_add"), add_form_data())
 
     assert response.status_code == 302
     added = User.objects.get(national_id="400000010")
     assert added.email == "added@example.com"
     assert added.phone == "+49309000010"
-    assert not added.is_active
+    assert added.is_pending
     assert added.check_password(PASSWORD)
+    assert hasattr(added, "patient_profile")
 
 
 def test_admin_add_form_makes_a_second_admin(client: Client, admin_user: User) -> None:
     client.force_login(admin_user)
 
-    response = client.post(reverse("admin:accounts_user_add"), add_form_data(role="admin"))
+    response = client.post(
+        reverse("admin:accounts_user_add"), add_form_data(role="admin", active="on")
+    )
 
     assert response.status_code == 302
     added = User.objects.get(national_id="400000010")

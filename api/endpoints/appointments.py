@@ -90,10 +90,23 @@ def _fingerprint(payload: BookIn) -> str:
             "slot": str(payload.slot),
             "date": payload.date.isoformat(),
             "reason": payload.reason.strip(),
+            "patient": str(payload.patient or ""),
         },
         sort_keys=True,
     )
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _patient_to_book_for(user: User, payload: BookIn) -> User:
+    if payload.patient is None:
+        require_patient(user)
+        return user
+    if not user.is_front_desk:
+        raise ApiError(403, "front_desk_only", "Only the front desk books for someone else.")
+    patient = User.objects.patients().filter(public_id=payload.patient).first()
+    if patient is None:
+        raise ApiError(422, "unknown_patient", f"No patient '{payload.patient}'.")
+    return patient
 
 
 @router.post(
@@ -113,10 +126,11 @@ def book(
         "key returns the same appointment instead of booking twice.",
     ),
 ) -> Status:
-    """Books a free opening from the doctor's availability for the signed-in patient.
+    """Books a free opening from the doctor's availability for the signed-in patient, or
+    (the front desk, with `patient`) for a patient with a doctor of the desk's branch.
     409 `slot_taken` (with `alternatives`) when someone was faster."""
     user = caller(request)
-    require_patient(user)
+    patient = _patient_to_book_for(user, payload)
     fingerprint = _fingerprint(payload)
     if idempotency_key is not None:
         # A replay answers what the first request got, even if the doctor has since left
@@ -135,7 +149,12 @@ def book(
 
     def make() -> Appointment:
         return services.book(
-            patient=user, doctor=doctor, slot=slot, date=payload.date, reason=payload.reason
+            patient=patient,
+            doctor=doctor,
+            slot=slot,
+            date=payload.date,
+            reason=payload.reason,
+            by=user,
         )
 
     if idempotency_key is None:
@@ -185,7 +204,8 @@ def reschedule(request: HttpRequest, appointment_id: uuid.UUID, payload: Resched
 def _transition(request: HttpRequest, appointment_id: uuid.UUID, action: str) -> dict:
     user = caller(request)
     appointment = _find(user, appointment_id)
-    if not services.is_staff_for(appointment, user):
+    front_desk = action != "complete" and services.is_front_desk_for(appointment, user)
+    if not (services.is_staff_for(appointment, user) or front_desk):
         raise ApiError(403, "staff_only", "Only the appointment's doctor can do this.")
     services.VISIT_ACTIONS[action](appointment=appointment, by=user)
     changed = _find(user, appointment_id)
@@ -201,7 +221,8 @@ _STAFF_ERRORS = errors(401, 403, 404, 409, write=True)
     "/appointments/{appointment_id}/check-in", response={200: AppointmentOut, **_STAFF_ERRORS}
 )
 def check_in(request: HttpRequest, appointment_id: uuid.UUID) -> dict:
-    """The patient has arrived (the doctor, on the day of the appointment)."""
+    """The patient has arrived (the doctor, or the front desk of the doctor's branch, on the
+    day of the appointment)."""
     return _transition(request, appointment_id, "check-in")
 
 
@@ -217,7 +238,8 @@ def complete(request: HttpRequest, appointment_id: uuid.UUID) -> dict:
     "/appointments/{appointment_id}/no-show", response={200: AppointmentOut, **_STAFF_ERRORS}
 )
 def no_show(request: HttpRequest, appointment_id: uuid.UUID) -> dict:
-    """The patient did not come (the doctor, from the start)."""
+    """The patient did not come (the doctor, or the front desk of the doctor's branch, from
+    the start)."""
     return _transition(request, appointment_id, "no-show")
 
 

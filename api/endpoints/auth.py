@@ -71,6 +71,7 @@ def refresh(request: HttpRequest, payload: RefreshIn) -> dict:
 def me(request: HttpRequest) -> dict:
     user = caller(request)
     profile = getattr(user, "doctor_profile", None) if user.is_doctor else None
+    desk = getattr(user, "front_desk_profile", None) if user.is_front_desk else None
     return {
         "id": user.public_id,
         "full_name": user.full_name,
@@ -78,4 +79,5 @@ def me(request: HttpRequest) -> dict:
         "phone": user.phone,
         "role": user.role,
         "doctor": profile.slug if profile else None,
+        "branch": desk.branch.slug if desk is not None and desk.branch_id else None,
     }

@@ -1,5 +1,6 @@
 """Who may call what: every API operation for each of the clinic's actors (anonymous,
-patients A and B, doctors X and Y, the admin, an inactive user), the status each gets, the
+patients A and B, doctors X and Y, the admin, an inactive user, the front desk of doctor X's
+branch), the status each gets, the
 database state after, and that nobody reads another person's data."""
 
 from __future__ import annotations
@@ -11,16 +12,19 @@ from dataclasses import dataclass, field
 import pytest
 from django.test import Client
 
+from accounts import services as accounts_services
 from accounts.models import DoctorProfile, User
+from accounts.tests.factories import PASSWORD
 from api.api import api
 from api.tests.conftest import API, ApiClient
 from scheduling.models import Appointment, Slot
 from scheduling.tests.conftest import NEXT_MONDAY, TODAY
 from scheduling.tests.factories import AppointmentFactory, SlotFactory
 
-ACTORS = ("anonymous", "alice", "bob", "dora", "otto", "admin", "inactive")
-# Alice's appointments are seen by Alice, her doctor Dora and the admin, by nobody else.
-PARTIES = {"alice", "dora", "admin"}
+ACTORS = ("anonymous", "alice", "bob", "dora", "otto", "admin", "inactive", "fay")
+# Alice's appointments are seen by Alice, her doctor Dora, the admin and Fay (the front desk
+# of Dora's branch), by nobody else.
+PARTIES = {"alice", "dora", "admin", "fay"}
 
 
 @dataclass
@@ -54,6 +58,16 @@ def scene(
             "otto": otto.user,
             "admin": admin_user,
             "inactive": inactive_user,
+            "fay": accounts_services.create_account(
+                national_id="400000001",
+                password=PASSWORD,
+                email="fay@clinic.example",
+                full_name="Fay Frontdesk",
+                phone="+49 30 2000009",
+                role=User.Role.FRONT_DESK,
+                active=True,
+                branch=dora.branch,
+            ),
         },
         appointment=alices_appointment,
         today=today,
@@ -83,7 +97,8 @@ def everyone(status: int) -> dict[str, int]:
 
 
 def signed_in(status: int, **others: int) -> dict[str, int]:
-    return {"anonymous": 401, "inactive": 401, **dict.fromkeys(ACTORS[1:6], status), **others}
+    signed = (*ACTORS[1:6], "fay")
+    return {"anonymous": 401, "inactive": 401, **dict.fromkeys(signed, status), **others}
 
 
 def appt(s: Scene) -> str:
@@ -115,7 +130,7 @@ ROUTES = [
     Route(
         "POST",
         "/appointments",
-        signed_in(201, dora=403, otto=403, admin=403),
+        signed_in(201, dora=403, otto=403, admin=403, fay=403),
         body=lambda s: {
             "doctor": "dora-doctor",
             "slot": str(s.free_slot.public_id),
@@ -155,7 +170,7 @@ ROUTES = [
     Route(
         "POST",
         "/appointments/{appointment_id}/complete",
-        signed_in(200, alice=403, bob=404, otto=404),
+        signed_in(200, alice=403, bob=404, otto=404, fay=403),
         path=todays,
         changed=lambda s: _status(s.today) == "completed",
     ),

@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
-from accounts.models import AdminProfile, DoctorProfile, PatientProfile, User
+from accounts.models import AdminProfile, DoctorProfile, FrontDeskProfile, PatientProfile, User
 
 DEMO_PASSWORD = "demo-pass-123"
 
@@ -59,7 +59,11 @@ def test_seed_demo_loads_the_demo_clinic(seeded: str) -> None:
     assert peter.is_patient
     assert peter.is_pending
     assert PatientProfile.objects.count() == 2
-    assert "15 account(s) created now" in seeded
+    desk = User.objects.get(national_id="400000001")
+    assert desk.is_front_desk
+    assert desk.is_active
+    assert FrontDeskProfile.objects.get(user=desk).branch.slug == "city-centre"
+    assert "16 account(s) created now" in seeded
 
 
 def test_seed_demo_twice_creates_nothing_the_second_time(seeded: str) -> None:
@@ -74,8 +78,8 @@ def test_seed_demo_twice_creates_nothing_the_second_time(seeded: str) -> None:
 def test_demo_accounts_log_in_with_the_demo_password_except_the_pending_one(
     seeded: str, client: Client
 ) -> None:
-    # One seeded database for all four logins: loading the demo is the slow part.
-    for national_id in ("100000001", "200000001", "300000001"):
+    # One seeded database for all five logins: loading the demo is the slow part.
+    for national_id in ("100000001", "200000001", "300000001", "400000001"):
         response = client.post(
             reverse("accounts:login"), {"username": national_id, "password": DEMO_PASSWORD}
         )

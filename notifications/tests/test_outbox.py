@@ -113,9 +113,17 @@ def test_activation_is_an_event_with_the_person_and_role(
 
     event = Event.objects.get(type=EventType.ACCOUNT_ACTIVATED)
     assert event.payload["data"] == {
-        "user": {"name": "Nina New", "email": "nina@example.com", "role": "patient"}
+        "user": {
+            "id": str(pending.public_id),
+            "name": "Nina New",
+            "email": "nina@example.com",
+            "role": "patient",
+        }
     }
-    assert [d.channel for d in event.deliveries.all()] == ["webhook"]
+    assert sorted((d.channel, d.recipient, d.mail) for d in event.deliveries.all()) == [
+        ("email", "nina@example.com", "activated"),
+        ("webhook", "", ""),
+    ]
 
 
 def test_endpoint_receives_only_the_event_types_it_asked_for(

@@ -73,6 +73,20 @@ class Command(BaseCommand):
             )
             created += 1
 
+        if not User.objects.filter(national_id="400000001").exists():
+            account_services.create_account(
+                national_id="400000001",
+                password=DEMO_PASSWORD,
+                email="frontdesk@clinic.example",
+                full_name="Fiona Front",
+                phone="+49 30 2000011",
+                role=User.Role.FRONT_DESK,
+                active=True,
+                branch=branches["city-centre"],
+                notify=False,
+            )
+            created += 1
+
         for n, (nid, name, specialty, branch) in enumerate(DOCTORS, start=1):
             if User.objects.filter(national_id=nid).exists():
                 continue
@@ -88,6 +102,7 @@ class Command(BaseCommand):
                 bio=f"{name} has cared for patients at our {branches[branch].name} branch "
                 "for many years.",
                 emergency_contact="Reception, +49 30 1000001",
+                notify=False,
             )
             account_services.activate(user=user, notify=False)
             created += 1
@@ -106,6 +121,7 @@ class Command(BaseCommand):
                 phone=phone,
                 date_of_birth=dt.date(1985, 4, 12),
                 medical_history="Penicillin allergy." if active else "",
+                notify=False,
             )
             if active:
                 account_services.activate(user=user, notify=False)

@@ -1,0 +1,265 @@
+"""The front desk of a branch: its day (every doctor's queue, check-in, no-show), finding and
+registering patients, and booking for them with the branch's doctors.
+
+Every rule is a service's (accounts.services, scheduling.services), every read a selector's;
+a view here finds what this desk may see (the branch's doctors and their appointments, any
+patient it looks up) and answers 404 on the rest.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+from uuid import UUID
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from accounts import selectors as account_selectors
+from accounts import services as account_services
+from accounts.forms import WalkInForm
+from accounts.models import DoctorProfile, User
+from common.ratelimit import limit
+from scheduling import selectors, services
+from scheduling.errors import SchedulingError, SlotTaken
+from scheduling.forms import BookingForm, PatientSearchForm
+from scheduling.models import Appointment
+from scheduling.views import _grid_context, _opening_from_query, _posted
+
+View = Callable[..., HttpResponse]
+
+
+def front_desk_view(view: View) -> View:
+    """Signed in, and an active front desk attached to a branch (else 403); the view gets
+    the branch's id."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        user: User = request.user  # type: ignore[assignment]
+        if not user.is_front_desk:
+            raise PermissionDenied("These pages are for the front desk.")
+        branch_id = account_selectors.front_desk_branch_id(user)
+        if branch_id is None:
+            raise PermissionDenied("Your account is not attached to a branch yet.")
+        return view(request, branch_id, *args, **kwargs)
+
+    return wrapper
+
+
+def _patient(public_id: UUID) -> User:
+    return get_object_or_404(
+        User.objects.patients().select_related("patient_profile"), public_id=public_id
+    )
+
+
+def _branch_doctor(branch_id: int, slug: str) -> DoctorProfile:
+    return get_object_or_404(selectors.branch_doctors(branch_id), slug=slug)
+
+
+# --- The branch's day ---------------------------------------------------------------------
+
+
+def _day_context(branch_id: int, refusal: str | None = None) -> dict[str, Any]:
+    now = timezone.now()
+    days = selectors.branch_day(branch_id, now=now)
+    return {
+        "branch": days[0].doctor.branch if days else None,
+        "days": days,
+        "now": now,
+        "today": timezone.localdate(now),
+        "refusal": refusal,
+        "search": PatientSearchForm(),
+    }
+
+
+@front_desk_view
+@require_GET
+@vary_on_headers("HX-Request")
+def day(request: HttpRequest, branch_id: int) -> HttpResponse:
+    context = _day_context(branch_id)
+    if request.htmx:
+        return render(request, "scheduling/front_desk/day.html#live", context)
+    return render(request, "scheduling/front_desk/day.html", context)
+
+
+_TRANSITIONS = {"check-in": services.check_in, "no-show": services.mark_no_show}
+
+
+@front_desk_view
+@require_POST
+def appointment_action(
+    request: HttpRequest, branch_id: int, public_id: UUID, action: str
+) -> HttpResponse:
+    transition = _TRANSITIONS.get(action)
+    if transition is None:
+        raise Http404
+    appointment = selectors.get_appointment_for_user(request.user, public_id)  # type: ignore[arg-type]
+    refusal = None
+    try:
+        transition(appointment=appointment, by=request.user)
+    except SchedulingError as exc:
+        refusal = exc.text
+    if request.htmx:
+        # As on the doctor's dashboard: htmx swaps 2xx answers only, so a refusal is told
+        # inside the fragment.
+        return render(
+            request, "scheduling/front_desk/day.html#live", _day_context(branch_id, refusal)
+        )
+    if refusal:
+        messages.error(request, refusal)
+    else:
+        done = "checked in" if action == "check-in" else "marked as a no-show"
+        messages.success(request, f"{appointment.patient.full_name} is {done}.")
+    return redirect("front-desk:day")
+
+
+# --- Patients -----------------------------------------------------------------------------
+
+
+@front_desk_view
+@require_GET
+def patients(request: HttpRequest, branch_id: int) -> HttpResponse:
+    form = PatientSearchForm(request.GET or None)
+    found: list[User] = []
+    query = ""
+    if form.is_valid():
+        query = form.cleaned_data["q"]
+        found = list(account_selectors.find_patients(query))
+    return render(
+        request,
+        "scheduling/front_desk/patients.html",
+        {"form": form, "found": found, "query": query, "limit": account_selectors.SEARCH_LIMIT},
+    )
+
+
+@limit("write")
+@front_desk_view
+@require_http_methods(["GET", "POST"])
+def patient_new(request: HttpRequest, branch_id: int) -> HttpResponse:
+    form = WalkInForm(_posted(request))
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                patient = account_services.register_walk_in(by=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+            except ValidationError as exc:
+                if hasattr(exc, "error_dict"):
+                    for name, errors in exc.error_dict.items():
+                        form.add_error(name if name in form.fields else None, errors)
+                else:
+                    form.add_error(None, exc)
+            else:
+                messages.success(
+                    request,
+                    f"{patient.full_name} is registered. An e-mail to {patient.email} lets them "
+                    "choose their password.",
+                )
+                return redirect("front-desk:patient", public_id=patient.public_id)
+    return render(request, "scheduling/front_desk/patient_new.html", {"form": form}, status=status)
+
+
+@front_desk_view
+@require_GET
+def patient(request: HttpRequest, branch_id: int, public_id: UUID) -> HttpResponse:
+    person = _patient(public_id)
+    upcoming, past = selectors.patient_appointments_at_branch(person, branch_id)
+    return render(
+        request,
+        "scheduling/front_desk/patient.html",
+        {
+            "patient": person,
+            "upcoming": upcoming,
+            "past": past,
+            "doctors": list(selectors.branch_doctors(branch_id)),
+        },
+    )
+
+
+@limit("write")
+@front_desk_view
+@require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
+def book(request: HttpRequest, branch_id: int, public_id: UUID, slug: str) -> HttpResponse:
+    """The doctor's free times for this patient; a chosen time to confirm; the booking."""
+    person = _patient(public_id)
+    doctor = _branch_doctor(branch_id, slug)
+    here = reverse("front-desk:book", args=[person.public_id, doctor.slug])
+    data = request.POST if request.method == "POST" else request.GET
+    error = None
+    status = 200
+    form = BookingForm(_posted(request))
+    if "slot" in data or "date" in data:
+        slot, date_or_error = _opening_from_query(data, doctor)
+        if slot is None:
+            error, status = str(date_or_error), 400
+        else:
+            date: dt.date = date_or_error  # type: ignore[assignment]
+            if request.method == "POST" and form.is_valid():
+                try:
+                    appointment = services.book(
+                        patient=person,
+                        doctor=doctor,
+                        slot=slot,
+                        date=date,
+                        reason=form.cleaned_data["reason"],
+                        by=request.user,  # type: ignore[arg-type]
+                    )
+                except SchedulingError as exc:
+                    error, status = exc.text, exc.status
+                else:
+                    messages.success(
+                        request,
+                        f"Booked: {person.full_name} with {doctor.display_name} on "
+                        f"{date_format(timezone.localtime(appointment.starts_at), 'l j F')} at "
+                        f"{timezone.localtime(appointment.starts_at):%H:%M}. "
+                        "The patient gets the confirmation by e-mail.",
+                    )
+                    return redirect("front-desk:patient", public_id=person.public_id)
+            else:
+                try:
+                    starts_at, ends_at = services.check_bookable(
+                        patient=person, doctor=doctor, slot=slot, date=date, now=timezone.now()
+                    )
+                except SchedulingError as exc:
+                    error, status = exc.text, exc.status
+                else:
+                    taken = Appointment.objects.holding_slot().filter(
+                        doctor=doctor, slot=slot, date=date
+                    )
+                    if taken.exists():
+                        error, status = SlotTaken([]).text, 409
+                    else:
+                        return render(
+                            request,
+                            "scheduling/front_desk/book_confirm.html",
+                            {
+                                "patient": person,
+                                "doctor": doctor,
+                                "slot": slot,
+                                "date": date,
+                                "starts_at": starts_at,
+                                "ends_at": ends_at,
+                                "form": form,
+                                "here": here,
+                            },
+                            status=400 if request.method == "POST" else 200,
+                        )
+    elif request.method == "POST":
+        error, status = "Choose the time from the calendar.", 400
+    context = _grid_context(request, doctor, here, here)
+    context.update({"patient": person, "error": error, "grid_url": here})
+    if request.htmx:
+        return render(request, "scheduling/doctor_detail.html#grid", context, status=status)
+    return render(request, "scheduling/front_desk/book.html", context, status=status)
