@@ -162,6 +162,14 @@ def test_admin_adds_a_doctor_and_activates_a_pending_patient_from_their_page(
     doctors = ada.context.new_page()
     doctors.goto(f"{server.url}/doctors/nadia-neumann/")
     expect(doctors.get_by_role("heading", name="Dr. Nadia Neumann", level=1)).to_be_visible()
+
+    # Her page's Deactivate button takes her out again (the other journeys count the demo's
+    # twelve doctors).
+    admin.get_by_role("button", name="Deactivate", exact=True).click()
+    expect(admin.locator(".messagelist")).to_contain_text("Nadia Neumann is deactivated")
+    expect(admin.get_by_role("button", name="Activate", exact=True)).to_be_visible()
+    doctors.goto(f"{server.url}/doctors/?q=Neumann")
+    expect(doctors.locator(".doctor-card")).to_have_count(0)
     doctors.close()
 
     # Peter (pending) activated from his own page: one click, one mail.
