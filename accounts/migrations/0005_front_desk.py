@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0003_public_id_and_calendar_feed"),
+        ("accounts", "0004_credentials_revoked_at"),
         ("auth", "0012_alter_user_first_name_max_length"),
         ("directory", "0001_initial"),
     ]
