@@ -14,13 +14,13 @@ from django.utils.crypto import salted_hmac
 from django.utils.text import slugify
 
 from accounts import normalise
-from common.kept import KeptForever, KeptQuerySet
+from common.kept import KeptForever, KeptQuerySet, RecordedQuerySet
 
 # The clinic's admins hold one of these seats; the database allows no third.
 ADMIN_SEATS = (1, 2)
 
 
-class UserQuerySet(KeptQuerySet):
+class UserQuerySet(KeptQuerySet["User"]):
     def pending(self) -> UserQuerySet:
         return self.filter(is_active=False, activated_at__isnull=True)
 
@@ -40,7 +40,9 @@ class UserQuerySet(KeptQuerySet):
         return self.filter(role=User.Role.FRONT_DESK)
 
 
-class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
+# django-stubs cannot follow from_queryset() in a class's bases (its plugin knows only the
+# module-level form, which would rename the manager the migrations name).
+class UserManager(BaseUserManager.from_queryset(UserQuerySet)):  # type: ignore[misc]
     use_in_migrations = True
 
     def create_user(self, national_id: str, password: str | None = None, **fields: object) -> User:
@@ -208,6 +210,8 @@ class PatientProfile(models.Model):
         blank=True, help_text="Shown only to the patient and the doctors they book."
     )
 
+    objects = RecordedQuerySet["PatientProfile"].as_manager()
+
     class Meta:
         constraints = [
             models.CheckConstraint(
@@ -220,7 +224,7 @@ class PatientProfile(models.Model):
         return f"Patient {self.user.full_name}"
 
 
-class DoctorProfileQuerySet(KeptQuerySet):
+class DoctorProfileQuerySet(KeptQuerySet["DoctorProfile"]):
     def listed(self) -> DoctorProfileQuerySet:
         """Doctors a patient can find: active accounts with a specialty and a branch."""
         return self.filter(

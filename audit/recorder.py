@@ -5,8 +5,9 @@ signals, so every path that saves a row is covered: the services, Django admin, 
 forms, the management commands. The entry is written in the transaction of the change: a
 change that rolls back leaves no entry, one that commits always has its entry.
 
-Queryset update(), bulk_create() and bulk_update() send no signals. Our code does not use them
-on tracked models (a test reads the source to keep it so); each write goes through save().
+Queryset update(), bulk_create() and bulk_update() send no signals: the tracked models'
+querysets refuse them at run time (common.kept.RecordedQuerySet), so each write goes through
+save().
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import uuid
-from typing import Any
+from typing import Any, TypedDict
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.core.exceptions import ValidationError
@@ -121,18 +122,19 @@ def _fields(model: type[models.Model], spec: Tracked, update_fields: Any) -> lis
 
 def _describe(field: models.Field, raw: Any, instance: models.Model | None) -> Any:
     """A field's value for the trail; a foreign key as its target's key, never its id."""
-    if raw is None or not field.is_relation:
+    if raw is None or not isinstance(field, models.ForeignKey):
         return _plain(raw)
     target = None
     if instance is not None and field.is_cached(instance):
         cached = field.get_cached_value(instance)
         if cached is not None and cached.pk == raw:
             target = cached
+    related: type[models.Model] = field.related_model
     if target is None:
-        target = field.related_model._base_manager.filter(pk=raw).first()
+        target = related._base_manager.filter(pk=raw).first()
     if target is None:
         return None
-    spec = TRACKED.get(field.related_model._meta.concrete_model)
+    spec = TRACKED.get(related._meta.concrete_model or related)
     return spec.key(target) if spec else str(target)
 
 
@@ -144,7 +146,7 @@ def _normalised(field: models.Field, value: Any) -> Any:
 
 
 def _tracked(sender: type[models.Model]) -> Tracked | None:
-    return TRACKED.get(sender._meta.concrete_model)
+    return TRACKED.get(sender._meta.concrete_model or sender)
 
 
 def before_save(
@@ -158,14 +160,14 @@ def before_save(
     spec = _tracked(sender)
     if spec is None:
         return
-    instance._audit_before = None  # type: ignore[attr-defined]
+    instance.__dict__["_audit_before"] = None
     if instance._state.adding or instance.pk is None:
         return
     fields = _fields(sender, spec, update_fields)
     if not fields:
         return
     # The row as it is now; services hold its lock already, so this is what they change.
-    instance._audit_before = (  # type: ignore[attr-defined]
+    instance.__dict__["_audit_before"] = (
         sender._base_manager.using(using)
         .filter(pk=instance.pk)
         .values(*[f.attname for f in fields])
@@ -187,7 +189,7 @@ def after_save(
         return
     previous = instance.__dict__.pop("_audit_before", None)
     fields = _fields(sender, spec, update_fields)
-    model = sender._meta.concrete_model
+    model = sender._meta.concrete_model or sender
     if created or previous is None:
         after = {
             f.name: (SET if getattr(instance, f.attname) else "")
@@ -225,7 +227,12 @@ def after_save(
 # --- Logins, refusals ----------------------------------------------------------------------
 
 
-def _user_target(national_id: str) -> dict[str, str]:
+class Target(TypedDict):
+    object_type: str
+    object_key: str
+
+
+def _user_target(national_id: str) -> Target:
     return {"object_type": "accounts.user", "object_key": national_id}
 
 

@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import DoctorProfile
+from accounts.models import DoctorProfile, User
 from common.kept import KeptForever, KeptQuerySet
 
 
@@ -22,7 +22,7 @@ class Weekday(models.IntegerChoices):
     SUNDAY = 6, "Sunday"
 
 
-class SlotQuerySet(KeptQuerySet):
+class SlotQuerySet(KeptQuerySet["Slot"]):
     def active(self) -> SlotQuerySet:
         return self.filter(is_active=True)
 
@@ -111,7 +111,7 @@ class Slot(KeptForever, models.Model):
         )
 
 
-class TimeOffQuerySet(KeptQuerySet):
+class TimeOffQuerySet(KeptQuerySet["TimeOff"]):
     def active(self) -> TimeOffQuerySet:
         return self.filter(is_active=True)
 
@@ -189,7 +189,7 @@ class TimeOff(KeptForever, models.Model):
         return self.start_time < end and start < self.end_time
 
 
-class AppointmentQuerySet(KeptQuerySet):
+class AppointmentQuerySet(KeptQuerySet["Appointment"]):
     def holding_slot(self) -> AppointmentQuerySet:
         """Appointments that occupy their slot: every one but the cancelled."""
         return self.exclude(status=Appointment.Status.CANCELLED)
@@ -208,7 +208,7 @@ class AppointmentQuerySet(KeptQuerySet):
     def for_doctor(self, doctor: DoctorProfile) -> AppointmentQuerySet:
         return self.filter(doctor=doctor)
 
-    def for_patient(self, patient: models.Model) -> AppointmentQuerySet:
+    def for_patient(self, patient: User) -> AppointmentQuerySet:
         return self.filter(patient=patient)
 
     def on(self, date: dt.date) -> AppointmentQuerySet:

@@ -69,7 +69,7 @@ def test_database_refuses_staff_flags_for_non_admins(factory: type, flag: str) -
 
 def test_database_refuses_making_an_existing_patient_staff(patient: User) -> None:
     with pytest.raises(IntegrityError), transaction.atomic():
-        User.objects.filter(pk=patient.pk).update(is_staff=True)
+        User._base_manager.filter(pk=patient.pk).update(is_staff=True)
 
     patient.refresh_from_db()
     assert not patient.is_staff

@@ -1,78 +1,84 @@
-"""Queryset update(), bulk_create(), bulk_update() and delete() send no model signals, so a
-tracked row written that way would change without an entry in the audit trail. Our code does
-not do it; this reads the source to keep it so (direct chains such as
-`Appointment.objects.filter(...).update(...)`; tests may arrange data that way)."""
+"""Queryset update(), bulk_create() and bulk_update() send no model signals, so a tracked row
+written that way would change without an entry in the audit trail. The tracked models'
+querysets refuse them at run time, however the queryset was reached: the manager, a
+queryset kept in a variable, a related manager."""
 
 from __future__ import annotations
 
-import ast
-from pathlib import Path
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
 
+import pytest
+from django.db import models
+
+from accounts.models import DoctorProfile, User
+from audit.models import AuditEntry
 from audit.tracked import TRACKED
+from common.kept import RecordedQuerySet, UnrecordedWrite
+from scheduling.models import Appointment, Slot
+from scheduling.tests.conftest import NEXT_MONDAY
+from scheduling.tests.factories import AppointmentFactory
 
-ROOT = Path(__file__).resolve().parents[2]
-UNTRACKED_WRITES = {"update", "bulk_create", "bulk_update", "delete", "_raw_delete", "raw"}
-TRACKED_NAMES = {model.__name__ for model in TRACKED}
+pytestmark = pytest.mark.django_db
 
-
-def our_modules() -> list[Path]:
-    """The Python packages at the top of the checkout (the apps), without tests."""
-    skip = {"migrations", "tests"}
-    packages = [d for d in ROOT.iterdir() if (d / "__init__.py").is_file()]
-    return [
-        path
-        for package in packages
-        for path in package.rglob("*.py")
-        if not skip & set(path.relative_to(ROOT).parts)
-    ]
+WRITES: dict[str, Callable[[models.QuerySet[Any]], object]] = {
+    "update": lambda qs: qs.update(pk=1),
+    "bulk_create": lambda qs: qs.bulk_create([qs.model()]),
+    "bulk_update": lambda qs: qs.bulk_update(list(qs[:1]), ["pk"]),
+}
 
 
-def chain_base(node: ast.AST) -> tuple[str | None, list[str]]:
-    """The name a call chain starts from, and the attributes along it."""
-    attributes = []
-    while True:
-        if isinstance(node, ast.Call):
-            node = node.func
-        elif isinstance(node, ast.Attribute):
-            attributes.append(node.attr)
-            node = node.value
-        elif isinstance(node, ast.Subscript):
-            node = node.value
-        else:
-            return (node.id if isinstance(node, ast.Name) else None), attributes
+@pytest.mark.parametrize("model", list(TRACKED), ids=lambda m: m.__name__)
+@pytest.mark.parametrize("write", list(WRITES))
+def test_every_tracked_model_refuses_writes_the_trail_cannot_hear(
+    model: type[models.Model], write: str
+) -> None:
+    queryset = model._default_manager.all()
+
+    assert isinstance(queryset, RecordedQuerySet)
+    with pytest.raises(UnrecordedWrite, match=f"{write}\\(\\) on "):
+        WRITES[write](queryset)
 
 
-def untracked_writes(path: Path, root: Path = ROOT) -> list[str]:
-    found = []
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if not (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr in UNTRACKED_WRITES
-        ):
-            continue
-        base, attributes = chain_base(node.func.value)
-        managers = {"objects", "_base_manager", "_default_manager"}
-        if base in TRACKED_NAMES and managers & set(attributes):
-            found.append(f"{path.relative_to(root)}:{node.lineno} {base}…{node.func.attr}()")
-    return found
+def test_a_queryset_kept_in_a_variable_refuses_update(doctor: User) -> None:
+    profile = DoctorProfile.objects.get(user=doctor)
+    paused = DoctorProfile.objects.filter(pk=profile.pk)
+    entries = AuditEntry.objects.count()
+
+    with pytest.raises(UnrecordedWrite):
+        paused.update(accepting_bookings=False)
+
+    profile.refresh_from_db()
+    assert profile.accepting_bookings is True
+    assert AuditEntry.objects.count() == entries
 
 
-def test_no_queryset_writes_on_tracked_models_in_our_code() -> None:
-    modules = our_modules()
-    assert any(p.name == "services.py" for p in modules), "the scan found our code"
-
-    offenders = [hit for path in modules for hit in untracked_writes(path)]
-
-    assert offenders == []
+@pytest.fixture
+def booked(monday_9: Slot, patient: User) -> Appointment:
+    return AppointmentFactory(patient=patient, slot=monday_9, date=NEXT_MONDAY)
 
 
-def test_the_scan_finds_such_a_write(tmp_path: Path) -> None:
-    sample = tmp_path / "sample.py"
-    sample.write_text(
-        "def pause(doctor):\n"
-        "    DoctorProfile.objects.filter(pk=doctor.pk).update(accepting_bookings=False)\n"
-        "    settings_dict.update(x=1)\n"
-    )
+def test_a_related_manager_refuses_update_and_bulk_create(booked: Appointment) -> None:
+    patient = booked.patient
+    doctor = booked.doctor
 
-    assert untracked_writes(sample, root=tmp_path) == ["sample.py:2 DoctorProfile…update()"]
+    with pytest.raises(UnrecordedWrite):
+        patient.appointments.update(status=Appointment.Status.CANCELLED)
+    with pytest.raises(UnrecordedWrite):
+        doctor.slots.bulk_create([Slot(doctor=doctor, weekday=2, start_time=dt.time(9))])
+
+    booked.refresh_from_db()
+    assert booked.status == Appointment.Status.SCHEDULED
+    assert doctor.slots.count() == 1
+
+
+def test_a_save_still_writes_and_is_recorded(doctor: User) -> None:
+    profile = DoctorProfile.objects.get(user=doctor)
+    entries = AuditEntry.objects.filter(action="doctor_profile.bookings_paused")
+
+    profile.accepting_bookings = False
+    profile.save(update_fields=["accepting_bookings"])
+
+    assert entries.count() == 1
+    assert DoctorProfile.objects.get(pk=profile.pk).accepting_bookings is False

@@ -73,7 +73,7 @@ def test_lists_active_doctors_with_specialty_and_branch_only(
     make_doctor("Active Anna", cardiology, mitte)
     make_doctor("Pending Paul", cardiology, mitte, factory=PendingDoctorFactory)
     gone = make_doctor("Retired Rita", cardiology, mitte)
-    User.objects.filter(pk=gone.pk).update(is_active=False)
+    User._base_manager.filter(pk=gone.pk).update(is_active=False)
     make_doctor("Nospec Nina", None, mitte)
     make_doctor("Nobranch Ben", cardiology, None)
 
@@ -181,7 +181,7 @@ def test_a_doctor_who_pauses_bookings_is_listed_without_the_book_button(
     client: Client, cardiology: Specialty, mitte: Branch
 ) -> None:
     paused = make_doctor("Paused Pia", cardiology, mitte)
-    DoctorProfile.objects.filter(user=paused).update(accepting_bookings=False)
+    DoctorProfile._base_manager.filter(user=paused).update(accepting_bookings=False)
 
     response = client.get(URL)
 

@@ -44,7 +44,7 @@ class TestRefusals:
     def test_deactivated_patient_cannot_book(
         self, dora: DoctorProfile, monday_9: Slot, patient: User
     ) -> None:
-        User.objects.filter(pk=patient.pk).update(is_active=False)
+        User._base_manager.filter(pk=patient.pk).update(is_active=False)
         refused("patient", patient=patient, doctor=dora, slot=monday_9, date=NEXT_MONDAY)
 
     def test_doctor_cannot_book_as_a_patient(
@@ -60,7 +60,7 @@ class TestRefusals:
     def test_inactive_doctor_cannot_be_booked(
         self, dora: DoctorProfile, monday_9: Slot, patient: User
     ) -> None:
-        User.objects.filter(pk=dora.user_id).update(is_active=False)
+        User._base_manager.filter(pk=dora.user_id).update(is_active=False)
         refused("doctor_inactive", patient=patient, doctor=dora, slot=monday_9, date=NEXT_MONDAY)
 
     def test_doctor_not_accepting_bookings_cannot_be_booked(

@@ -139,7 +139,7 @@ def test_stranger_cannot_cancel(
 def test_deactivated_doctor_cannot_cancel_their_appointment(
     booked: Appointment, doctor: User
 ) -> None:
-    User.objects.filter(pk=doctor.pk).update(is_active=False)
+    User._base_manager.filter(pk=doctor.pk).update(is_active=False)
     doctor.refresh_from_db()
 
     with pytest.raises(services.NotAllowed):

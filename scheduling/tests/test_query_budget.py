@@ -82,7 +82,7 @@ def _people(prefix: str, n: int, role: str) -> list[User]:
         )
         for i in range(n)
     ]
-    return User.objects.bulk_create(users)
+    return User._base_manager.bulk_create(users)
 
 
 def _appointment(
@@ -120,7 +120,7 @@ def build(size: Size, *, dora: DoctorProfile, alice: User) -> int:
     """A clinic of `size` around Dora and Alice; returns the number of appointments."""
     specialties = [SpecialtyFactory() for _ in range(4)]
     branches = [BranchFactory() for _ in range(3)]
-    colleagues = DoctorProfile.objects.bulk_create(
+    colleagues = DoctorProfile._base_manager.bulk_create(
         DoctorProfile(
             user=user,
             slug=f"bulk-doctor-{i}",
@@ -131,11 +131,11 @@ def build(size: Size, *, dora: DoctorProfile, alice: User) -> int:
         for i, user in enumerate(_people("doctor", size.doctors - 1, User.Role.DOCTOR))
     )
     patients = _people("patient", size.patients, User.Role.PATIENT)
-    PatientProfile.objects.bulk_create(
+    PatientProfile._base_manager.bulk_create(
         PatientProfile(user=p, medical_history=f"History of {p.full_name}") for p in patients
     )
 
-    doras = Slot.objects.bulk_create(
+    doras = Slot._base_manager.bulk_create(
         Slot(
             doctor=dora,
             weekday=weekday,
@@ -145,7 +145,7 @@ def build(size: Size, *, dora: DoctorProfile, alice: User) -> int:
         for weekday in range(5)
         for i in range(size.slots_per_day)
     )
-    theirs = Slot.objects.bulk_create(
+    theirs = Slot._base_manager.bulk_create(
         Slot(doctor=d, weekday=i % 5, start_time=dt.time(15), end_time=dt.time(15, 30))
         for i, d in enumerate(colleagues)
     )
@@ -183,7 +183,9 @@ def build(size: Size, *, dora: DoctorProfile, alice: User) -> int:
             ):
                 n = next(counter)
                 rows.append(_appointment(slot, date, next(pool), _status(date, n), n))
-    made = Appointment.objects.bulk_create([r for r in rows if r is not None], batch_size=2000)
+    made = Appointment._base_manager.bulk_create(
+        [r for r in rows if r is not None], batch_size=2000
+    )
     return len(made)
 
 

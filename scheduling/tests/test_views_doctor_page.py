@@ -75,7 +75,7 @@ def test_free_times_link_to_booking_and_taken_or_past_ones_do_not(
 
 @pytest.mark.usefixtures("week")
 def test_doctor_page_shows_the_profile(client: Client, dora: DoctorProfile) -> None:
-    DoctorProfile.objects.filter(pk=dora.pk).update(bio="Twenty years of cardiology.")
+    DoctorProfile._base_manager.filter(pk=dora.pk).update(bio="Twenty years of cardiology.")
 
     page = html(client.get(page_url(dora)))
 
@@ -180,7 +180,7 @@ def test_bad_start_values_show_the_first_window(
 def test_a_doctor_not_taking_bookings_says_so_and_offers_no_link(
     client: Client, dora: DoctorProfile
 ) -> None:
-    DoctorProfile.objects.filter(pk=dora.pk).update(accepting_bookings=False)
+    DoctorProfile._base_manager.filter(pk=dora.pk).update(accepting_bookings=False)
 
     for url in (page_url(dora), grid_url(dora)):
         page = html(client.get(url))
@@ -223,7 +223,7 @@ def test_a_doctor_without_slots_has_nothing_to_offer(client: Client, dora: Docto
 def test_an_inactive_doctor_is_not_found(
     client: Client, dora: DoctorProfile, monday_9: Slot, suffix: str
 ) -> None:
-    User.objects.filter(pk=dora.user_id).update(is_active=False)
+    User._base_manager.filter(pk=dora.user_id).update(is_active=False)
     client.force_login(PatientFactory())
 
     assert client.get(page_url(dora) + suffix).status_code == 404
@@ -231,7 +231,7 @@ def test_an_inactive_doctor_is_not_found(
 
 @pytest.mark.parametrize("suffix", ["", "availability/"])
 def test_an_unlisted_doctor_is_not_found(client: Client, dora: DoctorProfile, suffix: str) -> None:
-    DoctorProfile.objects.filter(pk=dora.pk).update(specialty=None)
+    DoctorProfile._base_manager.filter(pk=dora.pk).update(specialty=None)
 
     assert client.get(page_url(dora) + suffix).status_code == 404
 
