@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from django.core.cache import caches
@@ -30,6 +31,11 @@ hypothesis_settings.register_profile(
     "thorough", parent=hypothesis_settings.get_profile("clinic"), max_examples=500
 )
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "clinic"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The SQLite test databases are files in var/ (clinic.settings_test).
+    (Path(__file__).resolve().parent / "var").mkdir(exist_ok=True)
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -6,7 +6,6 @@ clear message.
 """
 
 import os
-import sys
 from pathlib import Path
 
 import environ
@@ -15,21 +14,18 @@ from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-# pytest imports this module itself; tests get a throwaway key and plain HTTP.
-TESTING = "pytest" in sys.modules
-
 env = environ.Env()
 if not os.environ.get("CLINIC_IGNORE_DOTENV") and (BASE_DIR / ".env").is_file():
     env.read_env(BASE_DIR / ".env")
 
 DEBUG = env.bool("DEBUG", default=False)
 # The one switch for the local demo over plain HTTP (see Security below).
-LOCAL_HTTP = env.bool("LOCAL_HTTP", default=TESTING)
+LOCAL_HTTP = env.bool("LOCAL_HTTP", default=False)
 
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
-    if DEBUG or TESTING:
-        SECRET_KEY = "insecure-key-for-development-and-tests-only"  # noqa: S105
+    if DEBUG:
+        SECRET_KEY = "insecure-key-for-development-only"  # noqa: S105
     else:
         raise ImproperlyConfigured(
             "SECRET_KEY is not set. Put a long random value in the environment or in .env "
@@ -54,19 +50,43 @@ INSTALLED_APPS = [
     "directory",
     "scheduling",
     "notifications",
+    "axes",  # the login lockout (Security below)
+    "audit",
+    "ninja",  # the Swagger UI files it ships, served as our own static files
+    "api",
 ]
 
 MIDDLEWARE = [
+    # Outermost, so that every request is counted and timed, redirects and refusals included.
+    "clinic.metrics.MetricsMiddleware",
+    # Next, before the host check and the HTTPS redirect: /health/ answers a local probe over
+    # plain HTTP whatever ALLOWED_HOSTS says (Docker's HEALTHCHECK, a load balancer).
+    "clinic.health.HealthProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Right inside SecurityMiddleware: an error answered under /api/ by anything below it (a
+    # rate limit, a 404, a 405, a crash) reaches the client as JSON {"detail", "code"}.
+    "api.middleware.JsonErrorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Right after CommonMiddleware: a NUL in the path, the query or the body is a 400 (and a
+    # body over the upload limit a 413) before anything uses it (common/badinput.py).
+    "common.badinput.RefuseNulMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Right after authentication: puts the request (user, address, user agent) where services
+    # and signals can read it, and records refused requests (403, and 404 on someone else's
+    # object).
+    "audit.middleware.AuditMiddleware",
+    "clinic.security.StaffSessionTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Nothing a signed-in person sees is kept by a browser or proxy cache (common/privacy.py).
+    "common.privacy.NoStoreWhenSignedInMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "clinic.urls"
@@ -90,7 +110,7 @@ TEMPLATES = [
 ]
 
 # --- Database -----------------------------------------------------------------------------
-(BASE_DIR / "var").mkdir(exist_ok=True)
+# The default SQLite file lives in var/, which manage.py and scripts/bootstrap create.
 DATABASES = {
     "default": env.db_url(
         "DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'clinic.sqlite3'}"
@@ -114,9 +134,6 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )
-    if TESTING:
-        # A file, not :memory:, so threads and processes in the tests share one database.
-        _db["TEST"] = {"NAME": str(BASE_DIR / "var" / f"test-{os.getpid()}.sqlite3")}
 elif _db["ENGINE"] == "django.db.backends.postgresql":
     _db["CONN_HEALTH_CHECKS"] = True
 else:
@@ -143,9 +160,6 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
-if TESTING:
-    # Argon2 is deliberately slow; the suite hashes hundreds of passwords.
-    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {
@@ -185,10 +199,10 @@ FORMAT_MODULE_PATH = ["clinic.formats"]
 STATIC_URL = "static/"
 # Where collectstatic writes (the Dockerfile and the browser tests point it elsewhere).
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
-# Tests and DEBUG serve static files straight from the finders, as runserver would: a fresh
-# clone has no collected STATIC_ROOT, and one left over from an older collectstatic is stale.
-WHITENOISE_USE_FINDERS = DEBUG or TESTING
-WHITENOISE_AUTOREFRESH = DEBUG or TESTING
+# DEBUG serves static files straight from the finders, as runserver would: a fresh clone has
+# no collected STATIC_ROOT, and one left over from an older collectstatic is stale.
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
 STATICFILES_DIRS = [
     BASE_DIR / "static",
     # Front-end packages come from npm (package.json and its lockfile), never copied by hand.
@@ -197,13 +211,7 @@ STATICFILES_DIRS = [
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {
-        "BACKEND": (
-            "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if TESTING
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        )
-    },
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
 # --- E-mail (Django 6.1 mailers) ----------------------------------------------------------
@@ -233,8 +241,6 @@ if "host_user" in _mailer_options:
 if "host_password" in _mailer_options:
     _mailer_options["password"] = _mailer_options.pop("host_password")
 MAILERS = {"default": {"BACKEND": _email_backend, "OPTIONS": _mailer_options}}
-if TESTING:
-    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Clinic <no-reply@clinic.localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
@@ -265,9 +271,8 @@ if N8N_WEBHOOK_URL:
                 "WEBHOOK_SECRET starts with whsec_ but the rest is not base64."
             ) from exc
 # New deliveries go out on a background thread of the web process right after commit; the
-# worker (manage.py run_worker) sends whatever that thread did not. Off in tests, so that only
-# the tests that mean to start the thread do.
-NOTIFICATIONS_SEND_ON_COMMIT = env.bool("NOTIFICATIONS_SEND_ON_COMMIT", default=not TESTING)
+# worker (manage.py run_worker) sends whatever that thread did not.
+NOTIFICATIONS_SEND_ON_COMMIT = env.bool("NOTIFICATIONS_SEND_ON_COMMIT", default=True)
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
 
 # --- Security -----------------------------------------------------------------------------
@@ -314,30 +319,16 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # django-axes (Security below): lockouts, not every login.
+        "axes": {"level": "WARNING"},
+    },
 }
 
 # --- Security and audit -------------------------------------------------------------------
 # The audit trail (audit/), the login lockout (django-axes), the rate limits
 # (common/ratelimit.py) and session lifetimes. README "Security" tells the whole story.
-INSTALLED_APPS += ["axes", "audit"]
-_auth_middleware = MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware")
-MIDDLEWARE[_auth_middleware + 1 : _auth_middleware + 1] = [
-    # Puts the request (user, address, user agent) where services and signals can read it,
-    # and records refused requests (403, and 404 on someone else's object).
-    "audit.middleware.AuditMiddleware",
-    "clinic.security.StaffSessionTimeoutMiddleware",
-]
-# Right after CommonMiddleware: a NUL in the path, the query or the body is a 400 (and a body
-# over the upload limit a 413) before anything uses it (common/badinput.py).
-MIDDLEWARE.insert(
-    MIDDLEWARE.index("django.middleware.common.CommonMiddleware") + 1,
-    "common.badinput.RefuseNulMiddleware",
-)
-# Nothing a signed-in person sees is kept by a browser or proxy cache (common/privacy.py).
-MIDDLEWARE += ["common.privacy.NoStoreWhenSignedInMiddleware"]
-# Last, as django-axes asks: it turns a locked-out login into the lockout page.
-MIDDLEWARE += ["axes.middleware.AxesMiddleware"]
 AUTHENTICATION_BACKENDS = [
     "clinic.security.LoginThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",
@@ -365,7 +356,6 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_DISABLE_ACCESS_LOG = True
 AXES_ENABLE_ADMIN = False
 AXES_VERBOSE = False
-LOGGING["loggers"]["axes"] = {"level": "WARNING"}  # lockouts, not every login
 
 # Rate limits on the endpoints that write (common.ratelimit.limit): scope -> (requests,
 # seconds), per client address. RATELIMIT_ENABLED=False turns them off (load tests only).
@@ -380,19 +370,8 @@ SESSION_COOKIE_AGE = 12 * 60 * 60
 CSRF_FAILURE_VIEW = "audit.views.csrf_failure"
 
 # --- API ---
-# The JSON API (api/, django-ninja), its interactive docs, /metrics and the calendar feeds.
-INSTALLED_APPS += ["ninja", "api"]  # ninja: the Swagger UI files it ships, as our own static
-# Outermost, so that every request is counted and timed, redirects and refusals included.
-MIDDLEWARE.insert(0, "clinic.metrics.MetricsMiddleware")
-# Next, before the host check and the HTTPS redirect: /health/ answers a local probe over
-# plain HTTP whatever ALLOWED_HOSTS says (Docker's HEALTHCHECK, a load balancer).
-MIDDLEWARE.insert(1, "clinic.health.HealthProbeMiddleware")
-# Right inside SecurityMiddleware: an error answered under /api/ by anything below it (a
-# rate limit, a 404, a 405, a crash) reaches the client as JSON {"detail", "code"}.
-MIDDLEWARE.insert(
-    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
-    "api.middleware.JsonErrorsMiddleware",
-)
+# The JSON API (api/, django-ninja) and its interactive docs are in INSTALLED_APPS and
+# MIDDLEWARE above; /metrics is guarded here.
 
 # /metrics is served only to a scraper that shows METRICS_TOKEN as a bearer token and/or
 # connects directly from an address in METRICS_ALLOWED_IPS; with neither set it is a 404.

@@ -15,6 +15,8 @@ from pathlib import Path
 MANAGE = Path(__file__).resolve().parents[2] / "manage.py"
 # What must not leak from the environment running the tests into "production".
 CLEARED = {
+    # pytest's is the test settings module; manage.py's default is production's.
+    "DJANGO_SETTINGS_MODULE",
     "DEBUG",
     "SECRET_KEY",
     "ALLOWED_HOSTS",
