@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import uuid
 from typing import Any
 
 from django import forms
@@ -226,14 +225,6 @@ class CalendarQuery(forms.Form):
         if date is not None and not dt.date(2000, 1, 1) <= date <= dt.date(2200, 1, 1):
             raise forms.ValidationError("Choose a date between 2000 and 2200.")
         return date
-
-
-def is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except (ValueError, TypeError):
-        return False
-    return True
 
 
 class PatientSearchForm(forms.Form):
