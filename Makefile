@@ -11,7 +11,7 @@ setup:
 run: setup
 	@scripts/run
 
-## Lint, migration check, then the whole suite on SQLite and on PostgreSQL.
+## Lint, type check, migration check, then the whole suite on SQLite and on PostgreSQL.
 test: setup
 	@scripts/test
 
@@ -19,7 +19,7 @@ test-sqlite: setup
 	@scripts/test --sqlite-only
 
 lint: setup
-	@.venv/bin/ruff check . && .venv/bin/ruff format --check .
+	@.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy
 
 worker: setup
 	@$(PY) manage.py run_worker

@@ -17,7 +17,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from accounts import normalise, services
-from accounts.forms import NationalIdField, PhoneField
+from accounts.forms import NationalIdField, PhoneField, _targets_of
+from accounts.http import signed_in_user
 from accounts.models import AdminProfile, DoctorProfile, FrontDeskProfile, PatientProfile, User
 
 
@@ -35,7 +36,7 @@ class PendingFilter(admin.SimpleListFilter):
     def queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> QuerySet[User]:
         match self.value():
             case "pending":
-                return queryset.pending()
+                return queryset & User.objects.pending()
             case "active":
                 return queryset.filter(is_active=True)
             case "deactivated":
@@ -49,12 +50,12 @@ class UserCreationForm(forms.ModelForm):
     national_id = NationalIdField(label="National ID", max_length=40)
     phone = PhoneField(max_length=30)
     specialty = forms.ModelChoiceField(
-        queryset=DoctorProfile._meta.get_field("specialty").related_model.objects.all(),
+        queryset=_targets_of("specialty"),
         required=False,
         help_text="Doctors: listed in the directory once the specialty and the branch are set.",
     )
     branch = forms.ModelChoiceField(
-        queryset=DoctorProfile._meta.get_field("branch").related_model.objects.all(),
+        queryset=_targets_of("branch"),
         required=False,
         help_text="Doctors and front desk: where they work.",
     )
@@ -85,7 +86,8 @@ class UserCreationForm(forms.ModelForm):
         return normalise.email(self.cleaned_data["email"])
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         for field, message in services.duplicate_errors(
             national_id=data.get("national_id", ""),
             email=data.get("email", ""),
@@ -129,7 +131,8 @@ class UserChangeForm(forms.ModelForm):
         fields = ["full_name", "email", "phone", "role"]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         for field, message in services.duplicate_errors(
             national_id="",
             email=normalise.email(data.get("email") or ""),
@@ -307,8 +310,11 @@ class UserAdmin(BaseUserAdmin):
 
     @admin.action(description="Deactivate the selected accounts")
     def deactivate_accounts(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        own = queryset.filter(pk=request.user.pk).exists()
-        done = sum(services.deactivate(user=user) for user in queryset.exclude(pk=request.user.pk))
+        me = signed_in_user(request)
+        own = queryset.filter(public_id=me.public_id).exists()
+        done = sum(
+            services.deactivate(user=user) for user in queryset.exclude(public_id=me.public_id)
+        )
         self.message_user(request, f"{done} account(s) deactivated.", messages.SUCCESS)
         if own:
             self.message_user(request, "You cannot deactivate your own account.", messages.WARNING)

@@ -9,6 +9,7 @@ from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts import normalise, services
@@ -17,7 +18,7 @@ from accounts.models import DoctorProfile, PatientProfile, User
 
 class NationalIdField(forms.CharField):
     def to_python(self, value: Any) -> str:
-        return normalise.national_id(super().to_python(value))
+        return normalise.national_id(super().to_python(value) or "")
 
     def validate(self, value: str) -> None:
         super().validate(value)
@@ -57,7 +58,8 @@ class _AccountFields(forms.Form):
     def clean(self) -> dict[str, Any]:
         # An identifier someone already holds is not a form error: the registration answers
         # the same either way (accounts.services.registration_received).
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         p1, p2 = data.get("password1"), data.get("password2")
         if p1 and p2 and p1 != p2:
             self.add_error("password2", "The two passwords differ.")
@@ -101,15 +103,18 @@ class PatientRegistrationForm(_AccountFields):
         return dob
 
 
+def _targets_of(field: str) -> QuerySet[Any]:
+    """Every row a foreign key of DoctorProfile may point at."""
+    model = DoctorProfile._meta.get_field(field).related_model
+    assert isinstance(model, type), f"DoctorProfile.{field} is a foreign key"
+    return model._default_manager.all()
+
+
 class DoctorApplicationForm(_AccountFields):
     # The choices come from the directory app through DoctorProfile's own foreign keys, so
     # accounts needs no import of directory.
-    specialty = forms.ModelChoiceField(
-        queryset=DoctorProfile._meta.get_field("specialty").related_model.objects.all()
-    )
-    branch = forms.ModelChoiceField(
-        queryset=DoctorProfile._meta.get_field("branch").related_model.objects.all()
-    )
+    specialty = forms.ModelChoiceField(queryset=_targets_of("specialty"))
+    branch = forms.ModelChoiceField(queryset=_targets_of("branch"))
     consultation_fee = forms.DecimalField(min_value=0, max_digits=8, decimal_places=2)
     bio = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
     emergency_contact = forms.CharField(max_length=150, required=False)
@@ -165,7 +170,8 @@ class ProfileForm(forms.ModelForm):
         return normalise.email(self.cleaned_data["email"])
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         for field, message in services.duplicate_errors(
             national_id="",
             email=data.get("email", ""),
@@ -215,11 +221,9 @@ class QuietPasswordResetForm(ResetForm):
             self._start(lambda: None)
 
     def send_mail(self, *args: Any, **kwargs: Any) -> None:
-        parent = super()
-
         def send() -> None:
             try:
-                parent.send_mail(*args, **kwargs)
+                PasswordResetForm.send_mail(self, *args, **kwargs)
             except Exception:
                 logging.getLogger(__name__).exception("The password reset e-mail failed")
 
@@ -262,8 +266,9 @@ class WalkInForm(forms.Form):
             raise ValidationError("Enter a date of birth after 1900.")
         return dob
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         for name, message in services.duplicate_errors(
             national_id=data.get("national_id", ""),
             email=data.get("email", ""),

@@ -29,7 +29,8 @@ def find_patients(query: str) -> QuerySet[User]:
     with or without the country code. Empty for a query of fewer than two characters."""
     query = query.strip()[:100]
     if len(query) < 2:
-        return User.objects.none()
+        nobody: QuerySet[User] = User.objects.none()
+        return nobody
     match = Q(full_name__icontains=query) | Q(email__icontains=query)
     nid = normalise.national_id(query)
     if nid:
@@ -39,9 +40,10 @@ def find_patients(query: str) -> QuerySet[User]:
             match |= Q(phone=normalise.phone(query))
         digits = "".join(c for c in query if c.isdigit())
         match |= Q(phone__endswith=digits)
-    return (
+    found: QuerySet[User] = (
         User.objects.patients()
         .filter(match)
         .select_related("patient_profile")
         .order_by("full_name")[:SEARCH_LIMIT]
     )
+    return found

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -20,6 +21,7 @@ from accounts.forms import (
     ProfileForm,
     QuietPasswordResetForm,
 )
+from accounts.http import AuthenticatedRequest
 from accounts.models import CalendarFeed, PatientProfile, User
 from common.ratelimit import limit
 
@@ -27,7 +29,7 @@ from common.ratelimit import limit
 _NEW_FEED_TOKEN = "accounts.new_calendar_token"  # noqa: S105 (a session key)
 
 
-def _apply_service_errors(form, exc: ValidationError) -> None:  # type: ignore[no-untyped-def]
+def _apply_service_errors(form: forms.BaseForm, exc: ValidationError) -> None:
     if hasattr(exc, "error_dict"):
         for field, errors in exc.error_dict.items():
             form.add_error(field if field in form.fields else None, errors)
@@ -46,7 +48,7 @@ def register(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         # A taken national ID, e-mail or phone is not told apart from a new account: the same
         # page and the same e-mail (accounts.services.registration_received).
-        created = True
+        created: bool | None = True
         try:
             if as_doctor:
                 d = form.cleaned_data
@@ -93,8 +95,8 @@ class LoginView(auth_views.LoginView):
 
 
 @login_required
-def after_login(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def after_login(request: AuthenticatedRequest) -> HttpResponse:
+    user = request.user
     if user.is_clinic_admin:
         return redirect("admin:index")
     if user.is_doctor:
@@ -106,10 +108,10 @@ def after_login(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def profile(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def profile(request: AuthenticatedRequest) -> HttpResponse:
+    user = request.user
     form = ProfileForm(request.POST or None, instance=user, prefix="account")
-    role_form = None
+    role_form: PatientProfileForm | DoctorProfileForm | None = None
     if user.is_patient:
         patient_profile, _ = PatientProfile.objects.get_or_create(user=user)
         role_form = PatientProfileForm(
@@ -152,9 +154,9 @@ def _calendar_context(request: HttpRequest, user: User) -> dict | None:
 @login_required
 @require_POST
 @limit("write")
-def calendar_feed(request: HttpRequest) -> HttpResponse:
+def calendar_feed(request: AuthenticatedRequest) -> HttpResponse:
     """Makes a new private feed URL (the old one stops working) or turns the feed off."""
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     action = request.POST.get("action")
     if action == "regenerate" and services.has_calendar(user):
         # Shown once on the next page: only the token's hash is stored.

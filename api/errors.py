@@ -7,8 +7,9 @@ services (scheduling.services.SchedulingError) keep the service's own code.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from http import HTTPStatus
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -22,6 +23,8 @@ from common.outage import DATABASE_RETRY_AFTER, database_unavailable
 from scheduling.errors import SchedulingError, SlotTaken
 
 logger = logging.getLogger(__name__)
+
+E = TypeVar("E", bound=Exception)
 
 # The code of an error answered by status alone (Django's 404, a 405, a rate limit...).
 STATUS_CODES = {
@@ -84,9 +87,9 @@ def install(api: NinjaAPI) -> None:
             }
             for error in exc.errors
         ]
-        first = errors[0] if errors else {"loc": [], "msg": "Invalid request."}
-        where = ".".join(first["loc"])
-        detail = f"{where}: {first['msg']}" if where else first["msg"]
+        where = ".".join(errors[0]["loc"]) if errors else ""
+        message = str(errors[0]["msg"]) if errors else "Invalid request."
+        detail = f"{where}: {message}" if where else message
         return respond(request, 422, body(422, detail, "validation_error", errors=errors))
 
     def on_scheduling(request: HttpRequest, exc: SchedulingError) -> HttpResponse:
@@ -142,18 +145,22 @@ def install(api: NinjaAPI) -> None:
         logger.exception("API error on %s %s", request.method, request.path, exc_info=exc)
         return respond(request, 500, body(500, "Something went wrong on our side."))
 
-    api.add_exception_handler(ApiError, on_api_error)
-    api.add_exception_handler(NinjaValidationError, on_validation)
-    api.add_exception_handler(SchedulingError, on_scheduling)
-    api.add_exception_handler(DjangoValidationError, on_django_validation)
-    api.add_exception_handler(AuthenticationError, on_authentication)
-    api.add_exception_handler(Throttled, on_throttled)
-    api.add_exception_handler(HttpError, on_http_error)
-    api.add_exception_handler(Http404, on_404)
-    api.add_exception_handler(PermissionDenied, on_permission_denied)
+    def handle(exc_class: type[E], handler: Callable[[HttpRequest, E], HttpResponse]) -> None:
+        # ninja types the handler as taking the exception or its class; it passes the
+        # exception.
+        api.add_exception_handler(exc_class, handler)  # type: ignore[arg-type]
 
     def on_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
         return respond(request, 413, body(413, "The request body is too large."))
 
-    api.add_exception_handler(RequestDataTooBig, on_too_big)
-    api.add_exception_handler(Exception, on_crash)
+    handle(ApiError, on_api_error)
+    handle(NinjaValidationError, on_validation)
+    handle(SchedulingError, on_scheduling)
+    handle(DjangoValidationError, on_django_validation)
+    handle(AuthenticationError, on_authentication)
+    handle(Throttled, on_throttled)
+    handle(HttpError, on_http_error)
+    handle(Http404, on_404)
+    handle(PermissionDenied, on_permission_denied)
+    handle(RequestDataTooBig, on_too_big)
+    handle(Exception, on_crash)

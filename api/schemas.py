@@ -24,12 +24,16 @@ def _plain_text(value: str) -> str:
     return value
 
 
-def Text(max_length: int, min_length: int = 0) -> Any:
-    return Annotated[
-        str,
-        StringConstraints(max_length=max_length, min_length=min_length),
-        AfterValidator(_plain_text),
-    ]
+# Text of a person, at most so long: plain str types, so that a type checker reads them too.
+NationalIdText = Annotated[
+    str, StringConstraints(min_length=1, max_length=40), AfterValidator(_plain_text)
+]
+SecretText = Annotated[
+    str, StringConstraints(min_length=1, max_length=4096), AfterValidator(_plain_text)
+]
+ReasonText = Annotated[str, StringConstraints(max_length=1000), AfterValidator(_plain_text)]
+CancelReasonText = Annotated[str, StringConstraints(max_length=300), AfterValidator(_plain_text)]
+SearchText = Annotated[str, StringConstraints(max_length=100), AfterValidator(_plain_text)]
 
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[-a-zA-Z0-9_]+$", max_length=80)]
@@ -82,12 +86,12 @@ def opening_out(opening: availability.Opening, *, paused: bool = False) -> dict[
 
 
 class TokenIn(Schema):
-    national_id: Text(40, 1) = Field(description="Spaces and dashes are ignored.")  # type: ignore[valid-type]
-    password: Text(4096, 1)  # type: ignore[valid-type]
+    national_id: NationalIdText = Field(description="Spaces and dashes are ignored.")
+    password: SecretText
 
 
 class RefreshIn(Schema):
-    refresh: Text(4096, 1)  # type: ignore[valid-type]
+    refresh: SecretText
 
 
 class AccessTokenOut(Schema):
@@ -280,7 +284,7 @@ class BookIn(Schema):
     doctor: Slug = Field(description="The doctor's slug.")
     slot: uuid.UUID = Field(description="A slot id from the doctor's availability.")
     date: dt.date
-    reason: Text(1000) = ""  # type: ignore[valid-type]
+    reason: ReasonText = ""
     patient: uuid.UUID | None = Field(
         None,
         description="The front desk only: the id of the patient it books for, with a doctor "
@@ -289,7 +293,7 @@ class BookIn(Schema):
 
 
 class CancelIn(Schema):
-    reason: Text(300) = Field(  # type: ignore[valid-type]
+    reason: CancelReasonText = Field(
         "", description="Required when a doctor or the clinic cancels: the patient is told."
     )
 
@@ -346,4 +350,4 @@ class UserPage(Schema):
 
 
 def time_zone() -> str:
-    return settings.TIME_ZONE
+    return str(settings.TIME_ZONE)

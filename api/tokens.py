@@ -103,7 +103,7 @@ def user_for(token: str, token_type: str) -> User:
         public_id = uuid.UUID(str(payload["sub"]))
     except ValueError as exc:
         raise ApiError(401, "invalid_token", "The token is not valid.") from exc
-    user = User.objects.filter(public_id=public_id).first()
+    user: User | None = User.objects.filter(public_id=public_id).first()
     if user is None or not user.is_active:
         raise ApiError(401, "inactive", "This account is not active.")
     if not constant_time_compare(

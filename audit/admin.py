@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
+from accounts.models import User
 from audit.models import AuditEntry
 
 # Actions whose name read badly when spelled out word by word.
@@ -81,8 +82,8 @@ class ObjectTypeFilter(admin.SimpleListFilter):
 
 def _may_read(request: HttpRequest) -> bool:
     user = request.user
-    return bool(
-        user.is_active and user.is_staff and (user.is_superuser or user.is_clinic_admin)  # type: ignore[union-attr]
+    return isinstance(user, User) and (
+        user.is_active and user.is_staff and (user.is_superuser or user.is_clinic_admin)
     )
 
 
@@ -95,7 +96,7 @@ class AuditEntryAdmin(admin.ModelAdmin):
     list_select_related = ["actor"]
     # No bulk actions at all: the only built-in one deletes.
     actions = None
-    fields = [
+    fields = (
         "at",
         "what",
         "action",
@@ -109,7 +110,7 @@ class AuditEntryAdmin(admin.ModelAdmin):
         "ip",
         "user_agent",
         "request",
-    ]
+    )
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest) -> bool:

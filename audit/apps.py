@@ -41,5 +41,7 @@ def _name_management_commands() -> None:
         with context.acting(context.Context(source=f"command:{name}")):
             return original(self, *args, **options)
 
+    # A mark on the function and a method replaced on Django's class: what this hook is, and
+    # neither has a place in the stubs.
     execute.audit_named = True  # type: ignore[attr-defined]
     BaseCommand.execute = execute  # type: ignore[method-assign]

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Callable
 
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.http import HttpRequest, HttpResponse
 
 from audit import context, recorder
@@ -32,12 +33,25 @@ class AuditMiddleware:
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> None:
         if isinstance(exception, PermissionDenied):
-            request.audit_denied_reason = str(exception) or "Permission denied."  # type: ignore[attr-defined]
+            # Read back in __call__ once the response is made; HttpRequest declares no place
+            # for it.
+            reason = str(exception) or "Permission denied."
+            request.audit_denied_reason = reason  # type: ignore[attr-defined]
 
     def _denied(
-        self, request: HttpRequest, reason: str, target: dict[str, str] | None = None
+        self, request: HttpRequest, reason: str, target: models.Model | None = None
     ) -> None:
-        recorder.record("access.denied", detail=reason, request=request, **(target or {}))
+        if target is None:
+            recorder.record("access.denied", detail=reason, request=request)
+            return
+        recorder.record(
+            "access.denied",
+            detail=reason,
+            request=request,
+            object_type=object_type(type(target)),
+            object_key=TRACKED[type(target)].key(target),
+            object_repr=str(target),
+        )
 
     def _hidden(self, request: HttpRequest) -> None:
         """A 404 on an object that exists: recorded as a denied access to that object."""
@@ -54,10 +68,6 @@ class AuditMiddleware:
                     self._denied(
                         request,
                         "Not found for this user: the object exists but is not theirs.",
-                        {
-                            "object_type": object_type(model),
-                            "object_key": TRACKED[model].key(obj),
-                            "object_repr": str(obj),
-                        },
+                        obj,
                     )
                     return

@@ -116,7 +116,8 @@ class ResilientRedisCache(RedisCache):
         options.setdefault("socket_timeout", 1.0)
         params["OPTIONS"] = options
         super().__init__(server, params)
-        self.health = health_of(",".join(self._servers))
+        # Django's RedisCache keeps the server list it parsed here; the stub leaves it out.
+        self.health = health_of(",".join(self._servers))  # type: ignore[attr-defined]
 
     def is_down(self) -> bool:
         """True while Redis is known not to answer (the last operation failed)."""
@@ -148,59 +149,64 @@ class ResilientRedisCache(RedisCache):
     def add(
         self, key: str, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None
     ) -> bool:
-        parent = super()
         # "Stored, then evicted at once": the caller goes on with its own value.
-        return self._guard("add", lambda: parent.add(key, value, timeout, version), lambda: True)
+        return self._guard(
+            "add", lambda: RedisCache.add(self, key, value, timeout, version), lambda: True
+        )
 
     def get(self, key: str, default: Any = None, version: Any = None) -> Any:
-        parent = super()
-        return self._guard("get", lambda: parent.get(key, default, version), lambda: default)
+        return self._guard(
+            "get", lambda: RedisCache.get(self, key, default, version), lambda: default
+        )
 
     def set(
         self, key: str, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None
     ) -> None:
-        parent = super()
-        self._guard("set", lambda: parent.set(key, value, timeout, version), lambda: None)
+        self._guard("set", lambda: RedisCache.set(self, key, value, timeout, version), lambda: None)
 
     def touch(self, key: str, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> bool:
-        parent = super()
-        return self._guard("touch", lambda: parent.touch(key, timeout, version), lambda: False)
+        return self._guard(
+            "touch", lambda: RedisCache.touch(self, key, timeout, version), lambda: False
+        )
 
     def delete(self, key: str, version: Any = None) -> bool:
-        parent = super()
-        return self._guard("delete", lambda: parent.delete(key, version), lambda: False)
+        return self._guard("delete", lambda: RedisCache.delete(self, key, version), lambda: False)
 
     def get_many(self, keys: Any, version: Any = None) -> dict[str, Any]:
-        parent = super()
-        return self._guard("get_many", lambda: parent.get_many(keys, version), dict)
+        return self._guard("get_many", lambda: RedisCache.get_many(self, keys, version), dict)
 
     def has_key(self, key: str, version: Any = None) -> bool:
-        parent = super()
-        return self._guard("has_key", lambda: parent.has_key(key, version), lambda: False)
+        return self._guard("has_key", lambda: RedisCache.has_key(self, key, version), lambda: False)
 
     def incr(self, key: str, delta: int = 1, version: Any = None) -> int:
-        parent = super()
 
         def missing() -> int:
             raise ValueError(f"Key '{key}' not found (the shared cache does not answer).")
 
-        return self._guard("incr", lambda: parent.incr(key, delta, version), missing)
+        return self._guard("incr", lambda: RedisCache.incr(self, key, delta, version), missing)
 
     def set_many(
         self, data: dict[str, Any], timeout: Any = DEFAULT_TIMEOUT, version: Any = None
     ) -> list[str]:
-        parent = super()
         return self._guard(
-            "set_many", lambda: parent.set_many(data, timeout, version), lambda: list(data)
+            "set_many",
+            lambda: RedisCache.set_many(self, data, timeout, version),
+            lambda: list(data),
         )
 
     def delete_many(self, keys: Any, version: Any = None) -> None:
-        parent = super()
-        self._guard("delete_many", lambda: parent.delete_many(keys, version), lambda: None)
+        self._guard(
+            "delete_many", lambda: RedisCache.delete_many(self, keys, version), lambda: None
+        )
 
     def clear(self) -> None:
-        parent = super()
-        self._guard("clear", lambda: parent.clear(), lambda: None)
+        self._guard(
+            "clear",
+            lambda: RedisCache.clear(
+                self,
+            ),
+            lambda: None,
+        )
 
 
 # The leader generation each follower store (by name) last saw, shared by the threads' instances.

@@ -74,7 +74,9 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     def health(self, obj: WebhookEndpoint) -> str:
         if not obj.is_active:
             return format_html("Disabled: {}", obj.disabled_reason or "by an admin")
-        if obj.failing_since is None and not obj.failing:
+        # Annotated by get_queryset above: the model declares no such field.
+        failing = getattr(obj, "failing", 0)
+        if obj.failing_since is None and not failing:
             return "OK"
         since = (
             f" since {timezone.localtime(obj.failing_since):%Y-%m-%d %H:%M}"
@@ -90,7 +92,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
             reverse("admin:notifications_delivery_changelist"),
             obj.pk,
             since,
-            obj.failing,
+            failing,
             Truncator(error).chars(120),
         )
 
@@ -115,7 +117,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
 class AttemptInline(admin.TabularInline):
     model = DeliveryAttempt
-    fields = ["number", "at", "outcome", "status_code", "duration_ms", "error"]
+    fields = ("number", "at", "outcome", "status_code", "duration_ms", "error")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -155,7 +157,7 @@ class DeliveryAdmin(_ReadOnly):
     search_fields = ["=event__id", "=event__appointment_public_id", "recipient"]
     list_select_related = ["event", "endpoint"]
     date_hierarchy = "created_at"
-    fields = [
+    fields = (
         "event",
         "channel",
         "endpoint",
@@ -169,7 +171,7 @@ class DeliveryAdmin(_ReadOnly):
         "last_error",
         "created_at",
         "payload",
-    ]
+    )
     readonly_fields = fields
     inlines = [AttemptInline]
     actions = ["retry_now"]
@@ -210,7 +212,7 @@ class DeliveryAdmin(_ReadOnly):
 
 class DeliveryInline(admin.TabularInline):
     model = Delivery
-    fields = ["channel", "target", "status", "attempts", "next_attempt_at", "last_error"]
+    fields = ("channel", "target", "status", "attempts", "next_attempt_at", "last_error")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -229,7 +231,15 @@ class EventAdmin(_ReadOnly):
     list_filter = ["type"]
     search_fields = ["=id", "=appointment_public_id", "user_email"]
     date_hierarchy = "created_at"
-    fields = ["id", "type", "created_at", "appointment_public_id", "user_email", "sequence", "body"]
+    fields = (
+        "id",
+        "type",
+        "created_at",
+        "appointment_public_id",
+        "user_email",
+        "sequence",
+        "body",
+    )
     readonly_fields = fields
     inlines = [DeliveryInline]
 

@@ -148,6 +148,7 @@ def _retry_after(response: requests.Response) -> float | None:
 
 def _post(delivery: Delivery) -> Result:
     endpoint = delivery.endpoint
+    assert endpoint is not None, "a webhook delivery has its endpoint"
     if not endpoint.is_active:
         reason = endpoint.disabled_reason or "disabled in admin"
         return Result(Outcome.FAILED, error=f"Endpoint disabled: {reason}", record_attempt=False)
@@ -234,7 +235,7 @@ def _record(delivery: Delivery, result: Result) -> str:
         Delivery.objects.filter(pk=delivery.pk, status=Status.DELIVERING).update(**fields)
         if delivery.channel == Delivery.Channel.WEBHOOK and result.record_attempt:
             _note_endpoint_health(delivery, outcome, result.error, now)
-        if result.disable_endpoint:
+        if result.disable_endpoint and delivery.endpoint_id is not None:
             WebhookEndpoint.objects.filter(pk=delivery.endpoint_id, is_active=True).update(
                 is_active=False,
                 disabled_at=now,
@@ -247,14 +248,16 @@ def _record(delivery: Delivery, result: Result) -> str:
 
 
 def _note_endpoint_health(delivery: Delivery, outcome: str, error: str, now: dt.datetime) -> None:
-    endpoints = WebhookEndpoint.objects.filter(pk=delivery.endpoint_id)
+    endpoint = delivery.endpoint
+    assert endpoint is not None, "a webhook delivery has its endpoint"
+    endpoints = WebhookEndpoint.objects.filter(pk=endpoint.pk)
     if outcome != Outcome.DELIVERED:
         endpoints.update(
             failing_since=Coalesce(F("failing_since"), Value(now)),
             last_error=error[:ERROR_LIMIT],
             last_error_at=now,
         )
-    elif delivery.endpoint.failing_since is not None:
+    elif endpoint.failing_since is not None:
         # Only when it was failing (as read just before the send): a healthy endpoint's
         # row is not written once per delivery.
         endpoints.update(failing_since=None)

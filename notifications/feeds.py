@@ -32,7 +32,7 @@ MAX_ENTRIES = 500
 # How often calendar apps are asked to poll (those that read the hint).
 REFRESH = dt.timedelta(hours=1)
 
-_STATUS = {
+_STATUS: dict[str, str] = {
     Appointment.Status.CANCELLED: "CANCELLED",
 }
 

@@ -260,7 +260,7 @@ class Delivery(models.Model):
     @property
     def target(self) -> str:
         if self.channel == self.Channel.WEBHOOK:
-            return self.endpoint.name if self.endpoint_id else "?"
+            return self.endpoint.name if self.endpoint is not None else "?"
         return f"{self.recipient} ({self.get_mail_display().lower()})"
 
 

@@ -46,7 +46,9 @@ def _local_iso(instant: dt.datetime) -> str:
     return timezone.localtime(instant, clock.clinic_tz()).isoformat()
 
 
-def _envelope(event_id: uuid.UUID, event_type: str, now: dt.datetime, data: dict) -> dict:
+def _envelope(
+    event_id: uuid.UUID, event_type: str, now: dt.datetime, data: dict[str, Any]
+) -> dict[str, Any]:
     # The Standard Webhooks shape ({type, timestamp, data}) plus the id, so a receiver that
     # logs bodies can match them to the webhook-id header.
     return {
@@ -67,7 +69,7 @@ def _cancelled_by(appt: Appointment) -> str:
     return "clinic"
 
 
-def appointment_data(appt: Appointment, details: dict[str, Any]) -> dict:
+def appointment_data(appt: Appointment, details: dict[str, Any]) -> dict[str, Any]:
     """What the receivers are told about an appointment: who, where and when, enough to write
     to the patient. Never the medical history, the reason for the visit or a national ID."""
     doctor = appt.doctor
@@ -221,15 +223,15 @@ def record_appointment_event(
         user_email=appt.patient.email,
         sequence=sequence,
     )
-    mails = []
+    mails: list[tuple[str, str]] = []
     if event_type in PATIENT_MAIL:
-        mails.append((appt.patient.email, PATIENT_MAIL[event_type]))
+        mails.append((appt.patient.email, PATIENT_MAIL[EventType(event_type)]))
     if event_type == EventType.APPOINTMENT_BOOKED and appt.doctor.email_on_new_booking:
         mails.append((appt.doctor.user.email, Delivery.Mail.DOCTOR_BOOKED))
     return _save(event, mails, hand_off=hand_off)
 
 
-def _user_data(user: User) -> dict:
+def _user_data(user: User) -> dict[str, Any]:
     return {
         "user": {
             "id": str(user.public_id),
@@ -286,13 +288,15 @@ def calendar_sequences(public_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
         .annotate(n=Count("id"))
         .values_list("appointment_public_id", "n")
     )
-    return dict(rows)
+    return {public_id: n for public_id, n in rows if public_id is not None}
 
 
 # --- The hooks ready() installs -----------------------------------------------------------
 
 
-def on_appointment_event(event_type: str, appointment: Appointment, details: dict) -> None:
+def on_appointment_event(
+    event_type: str, appointment: Appointment, details: dict[str, Any]
+) -> None:
     if event_type not in EventType.values:
         logger.warning("Ignoring unknown event type %r", event_type)
         return

@@ -12,7 +12,8 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from accounts.models import DoctorProfile, User
+from accounts.http import signed_in_user
+from accounts.models import DoctorProfile
 from scheduling import availability, clock, services
 from scheduling.models import Appointment, Slot, TimeOff
 
@@ -36,7 +37,8 @@ class SlotForm(forms.ModelForm):
             self.fields["weekday"].help_text = "Every week on this day; or give a date instead."
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("date") is not None:
             data["weekday"] = data["date"].weekday()  # an extra slot's weekday is its date's
             self.instance.weekday = data["weekday"]
@@ -234,20 +236,22 @@ class AppointmentAdmin(_NoDelete):
     def patient_phone(self, obj: Appointment) -> str:
         return obj.patient.phone
 
-    def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> type[forms.ModelForm[Any]]:
         kwargs["form"] = AppointmentChangeForm if obj else AppointmentAddForm
-        return super().get_form(request, obj, **kwargs)
+        return super().get_form(request, obj, change, **kwargs)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return self.readonly_fields if obj else []
 
-    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         if obj is None:
-            return ["patient", "doctor", "slot", "date", "reason"]
-        return ["slot", "date", *self.readonly_fields]
+            return ("patient", "doctor", "slot", "date", "reason")
+        return ("slot", "date", *self.readonly_fields)
 
     def save_model(self, request: HttpRequest, obj: Appointment, form: Any, change: bool) -> None:
-        user: User = request.user  # type: ignore[assignment]
+        user = signed_in_user(request)
         try:
             if change:
                 if {"slot", "date"} & set(form.changed_data):
@@ -282,22 +286,32 @@ class AppointmentAdmin(_NoDelete):
             request,
             queryset,
             lambda a: services.cancel(
-                appointment=a, by=request.user, reason="Cancelled by the clinic."
+                appointment=a, by=signed_in_user(request), reason="Cancelled by the clinic."
             ),
         )
 
     @admin.action(description="Check the patients in")
     def check_in(self, request: HttpRequest, queryset: QuerySet[Appointment]) -> None:
-        self._each(request, queryset, lambda a: services.check_in(appointment=a, by=request.user))
+        self._each(
+            request,
+            queryset,
+            lambda a: services.check_in(appointment=a, by=signed_in_user(request)),
+        )
 
     @admin.action(description="Mark as completed")
     def mark_completed(self, request: HttpRequest, queryset: QuerySet[Appointment]) -> None:
-        self._each(request, queryset, lambda a: services.complete(appointment=a, by=request.user))
+        self._each(
+            request,
+            queryset,
+            lambda a: services.complete(appointment=a, by=signed_in_user(request)),
+        )
 
     @admin.action(description="Mark as no-show")
     def mark_no_show(self, request: HttpRequest, queryset: QuerySet[Appointment]) -> None:
         self._each(
-            request, queryset, lambda a: services.mark_no_show(appointment=a, by=request.user)
+            request,
+            queryset,
+            lambda a: services.mark_no_show(appointment=a, by=signed_in_user(request)),
         )
 
 

@@ -79,8 +79,10 @@ class TimeRangesField(forms.CharField):
         kwargs.setdefault("max_length", 200)
         super().__init__(**kwargs)
 
+    # A text field that reads its text as time ranges: Django's own fields convert in
+    # to_python too, but the stub types a CharField's as returning str.
     def to_python(self, value: Any) -> list[tuple[dt.time, dt.time]]:  # type: ignore[override]
-        text = super().to_python(value)
+        text = super().to_python(value) or ""
         ranges = []
         for part in _SEPARATORS.split(text.strip()):
             if not part:

@@ -8,7 +8,6 @@ patient it looks up) and answers 404 on the rest.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -28,6 +27,7 @@ from django.views.decorators.vary import vary_on_headers
 from accounts import selectors as account_selectors
 from accounts import services as account_services
 from accounts.forms import WalkInForm
+from accounts.http import AuthenticatedRequest
 from accounts.models import DoctorProfile, User
 from common.ratelimit import limit
 from scheduling import selectors, services
@@ -86,7 +86,7 @@ def _day_context(branch_id: int, refusal: str | None = None) -> dict[str, Any]:
 @front_desk_view
 @require_GET
 @vary_on_headers("HX-Request")
-def day(request: HttpRequest, branch_id: int) -> HttpResponse:
+def day(request: AuthenticatedRequest, branch_id: int) -> HttpResponse:
     context = _day_context(branch_id)
     if request.htmx:
         return render(request, "scheduling/front_desk/day.html#live", context)
@@ -99,12 +99,12 @@ _TRANSITIONS = {"check-in": services.check_in, "no-show": services.mark_no_show}
 @front_desk_view
 @require_POST
 def appointment_action(
-    request: HttpRequest, branch_id: int, public_id: UUID, action: str
+    request: AuthenticatedRequest, branch_id: int, public_id: UUID, action: str
 ) -> HttpResponse:
     transition = _TRANSITIONS.get(action)
     if transition is None:
         raise Http404
-    appointment = selectors.get_appointment_for_user(request.user, public_id)  # type: ignore[arg-type]
+    appointment = selectors.get_appointment_for_user(request.user, public_id)
     refusal = None
     try:
         transition(appointment=appointment, by=request.user)
@@ -129,7 +129,7 @@ def appointment_action(
 
 @front_desk_view
 @require_GET
-def patients(request: HttpRequest, branch_id: int) -> HttpResponse:
+def patients(request: AuthenticatedRequest, branch_id: int) -> HttpResponse:
     form = PatientSearchForm(request.GET or None)
     found: list[User] = []
     query = ""
@@ -146,14 +146,14 @@ def patients(request: HttpRequest, branch_id: int) -> HttpResponse:
 @limit("write")
 @front_desk_view
 @require_http_methods(["GET", "POST"])
-def patient_new(request: HttpRequest, branch_id: int) -> HttpResponse:
+def patient_new(request: AuthenticatedRequest, branch_id: int) -> HttpResponse:
     form = WalkInForm(_posted(request))
     status = 200
     if request.method == "POST":
         status = 400
         if form.is_valid():
             try:
-                patient = account_services.register_walk_in(by=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+                patient = account_services.register_walk_in(by=request.user, **form.cleaned_data)
             except ValidationError as exc:
                 if hasattr(exc, "error_dict"):
                     for name, errors in exc.error_dict.items():
@@ -172,7 +172,7 @@ def patient_new(request: HttpRequest, branch_id: int) -> HttpResponse:
 
 @front_desk_view
 @require_GET
-def patient(request: HttpRequest, branch_id: int, public_id: UUID) -> HttpResponse:
+def patient(request: AuthenticatedRequest, branch_id: int, public_id: UUID) -> HttpResponse:
     person = _patient(public_id)
     upcoming, past = selectors.patient_appointments_at_branch(person, branch_id)
     return render(
@@ -191,7 +191,7 @@ def patient(request: HttpRequest, branch_id: int, public_id: UUID) -> HttpRespon
 @front_desk_view
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
-def book(request: HttpRequest, branch_id: int, public_id: UUID, slug: str) -> HttpResponse:
+def book(request: AuthenticatedRequest, branch_id: int, public_id: UUID, slug: str) -> HttpResponse:
     """The doctor's free times for this patient; a chosen time to confirm; the booking."""
     person = _patient(public_id)
     doctor = _branch_doctor(branch_id, slug)
@@ -201,11 +201,11 @@ def book(request: HttpRequest, branch_id: int, public_id: UUID, slug: str) -> Ht
     status = 200
     form = BookingForm(_posted(request))
     if "slot" in data or "date" in data:
-        slot, date_or_error = _opening_from_query(data, doctor)
-        if slot is None:
-            error, status = str(date_or_error), 400
+        opening = _opening_from_query(data, doctor)
+        if isinstance(opening, str):
+            error, status = opening, 400
         else:
-            date: dt.date = date_or_error  # type: ignore[assignment]
+            slot, date = opening
             if request.method == "POST" and form.is_valid():
                 try:
                     appointment = services.book(
@@ -214,7 +214,7 @@ def book(request: HttpRequest, branch_id: int, public_id: UUID, slug: str) -> Ht
                         slot=slot,
                         date=date,
                         reason=form.cleaned_data["reason"],
-                        by=request.user,  # type: ignore[arg-type]
+                        by=request.user,
                     )
                 except SchedulingError as exc:
                     error, status = exc.text, exc.status

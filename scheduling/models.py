@@ -29,7 +29,7 @@ class SlotQuerySet(KeptQuerySet["Slot"]):
     def weekly(self) -> SlotQuerySet:
         return self.filter(date__isnull=True)
 
-    def extra(self) -> SlotQuerySet:
+    def extra_dates(self) -> SlotQuerySet:
         """Extra slots: those that exist on one date only."""
         return self.filter(date__isnull=False)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
+from operator import attrgetter
 from uuid import UUID
 
 from django.db.models import Q, QuerySet
@@ -102,7 +103,7 @@ def todays_queue(doctor: DoctorProfile, *, now: dt.datetime | None = None) -> li
         .order_by("starts_at")
     )
     arrived = sorted(
-        (a for a in appts if a.checked_in_at is not None), key=lambda a: a.checked_in_at
+        (a for a in appts if a.checked_in_at is not None), key=attrgetter("checked_in_at")
     )
     numbers = {a.pk: n for n, a in enumerate(arrived, start=1)}
     for a in appts:
@@ -113,11 +114,12 @@ def todays_queue(doctor: DoctorProfile, *, now: dt.datetime | None = None) -> li
 def patients_of(doctor: DoctorProfile) -> QuerySet[User]:
     """The doctor's own patients: those with an appointment with them that was not cancelled."""
     seen = Appointment.objects.filter(doctor=doctor).holding_slot()
-    return (
+    patients: QuerySet[User] = (
         User.objects.filter(pk__in=seen.values("patient_id"))
         .select_related("patient_profile")
         .order_by("full_name")
     )
+    return patients
 
 
 # --- The doctor's own calendar ----------------------------------------------------------
@@ -151,7 +153,7 @@ def current_hours(doctor: DoctorProfile) -> tuple[dict[int, list[TimeRange]], in
 def upcoming_extra_slots(doctor: DoctorProfile, today: dt.date) -> list[Slot]:
     return list(
         Slot.objects.active()
-        .extra()
+        .extra_dates()
         .filter(doctor=doctor, date__gte=today)
         .order_by("date", "start_time")
     )
@@ -266,7 +268,7 @@ def branch_day(branch_id: int, *, now: dt.datetime | None = None) -> list[Doctor
         days[a.doctor_id].queue.append(a)
     for day in days.values():
         arrived = sorted(
-            (a for a in day.queue if a.checked_in_at is not None), key=lambda a: a.checked_in_at
+            (a for a in day.queue if a.checked_in_at is not None), key=attrgetter("checked_in_at")
         )
         numbers = {a.pk: n for n, a in enumerate(arrived, start=1)}
         for a in day.queue:

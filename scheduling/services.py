@@ -31,7 +31,7 @@ Status = Appointment.Status
 
 
 def _offering_alternatives(
-    of: DoctorProfile, now: dt.datetime, write: Any, **kwargs: Any
+    of: DoctorProfile, now: dt.datetime, write: Callable[..., Appointment], **kwargs: Any
 ) -> Appointment:
     """Runs the write (its own transaction); a SlotTaken it raises gets the nearest free times
     only after that transaction ended, so the locks it held (the doctor's; on SQLite, the
@@ -238,7 +238,8 @@ def _lock_appointment(appointment: Appointment, *related: str) -> Appointment:
 def _lock_patient(patient: User) -> User:
     # One patient's bookings run one at a time, so the overlap check above cannot be raced by
     # the same patient booking two doctors at once (SQLite already serialises every writer).
-    return User.objects.select_for_update().get(pk=patient.pk)
+    locked: User = User.objects.select_for_update().get(pk=patient.pk)
+    return locked
 
 
 def book(
@@ -913,7 +914,7 @@ def plan_working_hours(
     staying = [s for s, _ in plan.kept_booked]
     staying += (
         Slot.objects.active()
-        .extra()
+        .extra_dates()
         .filter(doctor=doctor, date__gte=timezone.localdate(now, clock.clinic_tz()))
     )
     for new in wanted:

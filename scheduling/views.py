@@ -1,6 +1,8 @@
 """Pages for patients (doctor pages, booking, their appointments) and doctors (the dashboard).
 
-Views parse input, call scheduling.services and render; rules live in the services.
+Views parse input, call scheduling.services (writes) and scheduling.selectors (shared reads)
+and render; the rules live there and in the models, and a refusal's status comes from
+scheduling.errors, as in the API.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from django.utils.translation import get_language
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from accounts.http import AuthenticatedRequest
 from accounts.models import DoctorProfile, User
 from common.ratelimit import limit
 from scheduling import availability, clock, grid, selectors, services
@@ -186,15 +189,14 @@ def availability_fragment(request: HttpRequest, slug: str) -> HttpResponse:
 # --- Booking ------------------------------------------------------------------------------
 
 
-def _opening_from_query(
-    data: Any, doctor: DoctorProfile
-) -> tuple[Slot, dt.date] | tuple[None, str]:
+def _opening_from_query(data: Any, doctor: DoctorProfile) -> tuple[Slot, dt.date] | str:
+    """The doctor's slot and the date a link or form names, or why it names none."""
     query = OpeningQuery(data)
     if not query.is_valid():
-        return None, "This link does not name a time. Please choose one from the calendar."
+        return "This link does not name a time. Please choose one from the calendar."
     slot = Slot.objects.filter(doctor=doctor, public_id=query.cleaned_data["slot"]).first()
     if slot is None:
-        return None, "That time is not one of this doctor's slots. Please choose another."
+        return "That time is not one of this doctor's slots. Please choose another."
     return slot, query.cleaned_data["date"]
 
 
@@ -217,7 +219,10 @@ def _doctor_and_opening(
         if slot is not None and slot.doctor.is_listed:
             return slot.doctor, slot, query.cleaned_data["date"]
     doctor = get_doctor_by_slug(slug)
-    return doctor, *_opening_from_query(data, doctor)  # type: ignore[return-value]
+    opening = _opening_from_query(data, doctor)
+    if isinstance(opening, str):
+        return doctor, None, opening
+    return doctor, *opening
 
 
 def _render_problem(
@@ -243,8 +248,8 @@ def _render_problem(
 @limit("write")
 @login_required
 @require_http_methods(["GET", "POST"])
-def book(request: HttpRequest, slug: str) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def book(request: AuthenticatedRequest, slug: str) -> HttpResponse:
+    user = request.user
     _require_patient(user)
     doctor, slot, date_or_error = _doctor_and_opening(
         slug, request.POST if request.method == "POST" else request.GET
@@ -299,8 +304,8 @@ def book(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_GET
-def my_appointments(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def my_appointments(request: AuthenticatedRequest) -> HttpResponse:
+    user = request.user
     if user.is_doctor:
         return redirect("scheduling:dashboard")
     if user.is_clinic_admin:
@@ -321,8 +326,8 @@ def my_appointments(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def appointment_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def appointment_detail(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
+    user = request.user
     appointment = selectors.get_appointment_for_user(user, public_id)
     now = timezone.now()
     is_staff = services.is_staff_for(appointment, user)
@@ -342,9 +347,9 @@ def appointment_detail(request: HttpRequest, public_id: UUID) -> HttpResponse:
 
 @login_required
 @require_POST
-def appointment_notes(request: HttpRequest, public_id: UUID) -> HttpResponse:
+def appointment_notes(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
     """The doctor's private notes on one of their appointments."""
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     appointment = selectors.get_appointment_for_user(user, public_id)
     if not services.is_staff_for(appointment, user):
         raise Http404
@@ -377,8 +382,8 @@ def appointment_notes(request: HttpRequest, public_id: UUID) -> HttpResponse:
 @limit("write")
 @login_required
 @require_http_methods(["GET", "POST"])
-def cancel(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def cancel(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
+    user = request.user
     appointment = selectors.get_appointment_for_user(user, public_id)
     form = CancelForm(_posted(request), reason_required=appointment.cancel_needs_reason(user))
     status = 200
@@ -409,21 +414,21 @@ def cancel(request: HttpRequest, public_id: UUID) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
-def reschedule(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def reschedule(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
+    user = request.user
     appointment = selectors.get_appointment_for_user(user, public_id)
     doctor = appointment.doctor
     here = reverse("scheduling:reschedule", args=[appointment.public_id])
     data = request.POST if request.method == "POST" else request.GET
-    chosen = None
+    chosen: tuple[Slot, dt.date] | None = None
     error = None
     status = 200
     if "slot" in data or "date" in data:
-        slot, date_or_error = _opening_from_query(data, doctor)
-        if slot is None:
-            error, status = str(date_or_error), 400
+        opening = _opening_from_query(data, doctor)
+        if isinstance(opening, str):
+            error, status = opening, 400
         else:
-            chosen = (slot, date_or_error)
+            chosen = opening
     if request.method == "POST" and chosen is not None:
         slot, date = chosen
         try:
@@ -477,8 +482,8 @@ def _dashboard_context(doctor: DoctorProfile) -> dict[str, Any]:
 @login_required
 @require_GET
 @vary_on_headers("HX-Request")
-def dashboard(request: HttpRequest) -> HttpResponse:
-    doctor = get_own_doctor_profile(request.user)  # type: ignore[arg-type]
+def dashboard(request: AuthenticatedRequest) -> HttpResponse:
+    doctor = get_own_doctor_profile(request.user)
     context = _dashboard_context(doctor)
     if request.htmx:
         return render(request, "scheduling/dashboard.html#live", context)
@@ -487,8 +492,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def appointment_action(request: HttpRequest, public_id: UUID, action: str) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def appointment_action(request: AuthenticatedRequest, public_id: UUID, action: str) -> HttpResponse:
+    user = request.user
     doctor = get_own_doctor_profile(user)
     appointment = get_object_or_404(
         Appointment.objects.select_related("doctor"), public_id=public_id, doctor=doctor
@@ -515,8 +520,8 @@ def appointment_action(request: HttpRequest, public_id: UUID, action: str) -> Ht
 
 @login_required
 @require_POST
-def toggle_accepting(request: HttpRequest) -> HttpResponse:
-    doctor = get_own_doctor_profile(request.user)  # type: ignore[arg-type]
+def toggle_accepting(request: AuthenticatedRequest) -> HttpResponse:
+    doctor = get_own_doctor_profile(request.user)
     accepting = request.POST.get("accepting") == "1"
     services.set_accepting_bookings(doctor=doctor, accepting=accepting)
     messages.success(
@@ -528,8 +533,8 @@ def toggle_accepting(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def slots(request: HttpRequest) -> HttpResponse:
-    doctor = get_own_doctor_profile(request.user)  # type: ignore[arg-type]
+def slots(request: AuthenticatedRequest) -> HttpResponse:
+    doctor = get_own_doctor_profile(request.user)
     form = SlotForm(_posted(request))
     status = 200
     if request.method == "POST":
@@ -560,8 +565,8 @@ def slots(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def slot_deactivate(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    doctor = get_own_doctor_profile(request.user)  # type: ignore[arg-type]
+def slot_deactivate(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
+    doctor = get_own_doctor_profile(request.user)
     slot = get_object_or_404(Slot, public_id=public_id, doctor=doctor)
     try:
         services.deactivate_slot(slot=slot)
@@ -575,8 +580,8 @@ def slot_deactivate(request: HttpRequest, public_id: UUID) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def time_off(request: HttpRequest) -> HttpResponse:
-    doctor = get_own_doctor_profile(request.user)  # type: ignore[arg-type]
+def time_off(request: AuthenticatedRequest) -> HttpResponse:
+    doctor = get_own_doctor_profile(request.user)
     form = TimeOffForm(_posted(request))
     status = 200
     conflicts: list[Appointment] = []
@@ -616,8 +621,8 @@ def time_off(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def time_off_remove(request: HttpRequest, public_id: UUID) -> HttpResponse:
-    doctor = get_own_doctor_profile(request.user)  # type: ignore[arg-type]
+def time_off_remove(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
+    doctor = get_own_doctor_profile(request.user)
     period = get_object_or_404(TimeOff, public_id=public_id, doctor=doctor, is_active=True)
     services.remove_time_off(time_off=period)
     messages.success(request, "The time off is removed; those days are open for booking again.")
@@ -626,8 +631,8 @@ def time_off_remove(request: HttpRequest, public_id: UUID) -> HttpResponse:
 
 @login_required
 @require_GET
-def patients(request: HttpRequest) -> HttpResponse:
-    doctor = get_own_doctor_profile(request.user)  # type: ignore[arg-type]
+def patients(request: AuthenticatedRequest) -> HttpResponse:
+    doctor = get_own_doctor_profile(request.user)
     return render(
         request,
         "scheduling/patients.html",
@@ -641,11 +646,11 @@ def patients(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
-def working_hours(request: HttpRequest) -> HttpResponse:
+def working_hours(request: AuthenticatedRequest) -> HttpResponse:
     """One form for the week's hours and the visit length. "Preview" (live with htmx, or a
     button without JavaScript) shows the slots it will make and retire; "Save" applies it
     in one transaction, refusing a plan that changed since the preview."""
-    doctor = get_own_doctor_profile(request.user)  # type: ignore[arg-type]
+    doctor = get_own_doctor_profile(request.user)
     now = timezone.now()
     plan = None
     status = 200
@@ -693,9 +698,9 @@ def _hours_saved(plan: services.HoursPlan) -> str:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def extra_hours(request: HttpRequest) -> HttpResponse:
+def extra_hours(request: AuthenticatedRequest) -> HttpResponse:
     """Slots on one date only, e.g. a Saturday clinic, and the list of those to come."""
-    doctor = get_own_doctor_profile(request.user)  # type: ignore[arg-type]
+    doctor = get_own_doctor_profile(request.user)
     form = ExtraHoursForm(_posted(request))
     status = 200
     if request.method == "POST":
@@ -742,9 +747,9 @@ def _calendar_date(request: HttpRequest) -> dt.date:
 
 @login_required
 @require_GET
-def week(request: HttpRequest) -> HttpResponse:
+def week(request: AuthenticatedRequest) -> HttpResponse:
     """The doctor's week (Monday to Sunday) around `?date=`, that day shown in full."""
-    doctor = get_own_doctor_profile(request.user)  # type: ignore[arg-type]
+    doctor = get_own_doctor_profile(request.user)
     chosen = _calendar_date(request)
     today = clock.today()
     monday = chosen - dt.timedelta(days=chosen.weekday())
@@ -772,9 +777,9 @@ def week(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def day_print(request: HttpRequest) -> HttpResponse:
+def day_print(request: AuthenticatedRequest) -> HttpResponse:
     """One day's appointments to print: patient, time, phone, reason; no menus, no buttons."""
-    doctor = get_own_doctor_profile(request.user)  # type: ignore[arg-type]
+    doctor = get_own_doctor_profile(request.user)
     chosen = _calendar_date(request)
     (day,) = selectors.doctor_calendar(doctor, chosen, chosen, today=clock.today())
     return render(request, "scheduling/day_print.html", {"doctor": doctor, "day": day})

@@ -4,9 +4,11 @@ accounts.services, as Django admin's actions."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.http import HttpRequest
-from ninja import Query, Router
+from ninja import Router
+from ninja.params.functions import Query
 
 from accounts import services
 from accounts.models import User
@@ -18,7 +20,7 @@ router = Router(tags=["admin"])
 
 
 def _user(user_id: uuid.UUID) -> User:
-    user = User.objects.filter(public_id=user_id).first()
+    user: User | None = User.objects.filter(public_id=user_id).first()
     if user is None:
         raise ApiError(404, "not_found", "No such user.")
     return user
@@ -29,7 +31,7 @@ def pending_users(
     request: HttpRequest,
     limit: int = Query(50, ge=1, le=MAX_LIMIT),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
-) -> dict:
+) -> dict[str, Any]:
     """Accounts that registered and wait for an admin, oldest first."""
     require_admin(caller(request))
     qs = User.objects.pending().order_by("date_joined", "pk")
@@ -39,7 +41,7 @@ def pending_users(
 @router.post(
     "/admin/users/{user_id}/activate", response={200: UserOut, **errors(401, 403, 404, write=True)}
 )
-def activate(request: HttpRequest, user_id: uuid.UUID) -> dict:
+def activate(request: HttpRequest, user_id: uuid.UUID) -> dict[str, Any]:
     """Lets the user in (and gives them the profile of their role). Activating an active
     account changes nothing."""
     require_admin(caller(request))
@@ -53,7 +55,7 @@ def activate(request: HttpRequest, user_id: uuid.UUID) -> dict:
     "/admin/users/{user_id}/deactivate",
     response={200: UserOut, **errors(401, 403, 404, 409, write=True)},
 )
-def deactivate(request: HttpRequest, user_id: uuid.UUID) -> dict:
+def deactivate(request: HttpRequest, user_id: uuid.UUID) -> dict[str, Any]:
     """Locks the user out; every row stays. An admin cannot lock themselves out."""
     admin = caller(request)
     require_admin(admin)

@@ -7,11 +7,12 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from ninja import Header, Query, Router, Status
+from ninja import Router, Status
+from ninja.params.functions import Header, Query
 from pydantic import StringConstraints
 
 from accounts.models import DoctorProfile, User
@@ -58,7 +59,7 @@ def list_appointments(
     ),
     limit: int = Query(50, ge=1, le=MAX_LIMIT),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
-) -> dict:
+) -> dict[str, Any]:
     """A patient's appointments, a doctor's appointments with their patients, or (for an
     admin) all of the clinic's. Upcoming ones soonest first, past ones latest first."""
     user = caller(request)
@@ -78,7 +79,7 @@ def list_appointments(
     url_name="appointment",
     response={200: AppointmentOut, **errors(401, 404)},
 )
-def get_appointment(request: HttpRequest, appointment_id: uuid.UUID) -> dict:
+def get_appointment(request: HttpRequest, appointment_id: uuid.UUID) -> dict[str, Any]:
     user = caller(request)
     return appointment_out(_find(user, appointment_id), now=timezone.now())
 
@@ -103,7 +104,7 @@ def _patient_to_book_for(user: User, payload: BookIn) -> User:
         return user
     if not user.is_front_desk:
         raise ApiError(403, "front_desk_only", "Only the front desk books for someone else.")
-    patient = User.objects.patients().filter(public_id=payload.patient).first()
+    patient: User | None = User.objects.patients().filter(public_id=payload.patient).first()
     if patient is None:
         raise ApiError(422, "unknown_patient", f"No patient '{payload.patient}'.")
     return patient
@@ -119,13 +120,13 @@ def book(
     request: HttpRequest,
     response: HttpResponse,
     payload: BookIn,
-    idempotency_key: IdempotencyKeyHeader | None = Header(  # type: ignore[valid-type]
+    idempotency_key: IdempotencyKeyHeader | None = Header(
         None,
         alias="Idempotency-Key",
         description="Any unique string (a UUID): sending the same request again with the same "
         "key returns the same appointment instead of booking twice.",
     ),
-) -> Status:
+) -> Status[dict[str, Any]]:
     """Books a free opening from the doctor's availability for the signed-in patient, or
     (the front desk, with `patient`) for a patient with a doctor of the desk's branch.
     409 `slot_taken` (with `alternatives`) when someone was faster."""
@@ -175,7 +176,7 @@ def book(
 )
 def cancel(
     request: HttpRequest, appointment_id: uuid.UUID, payload: CancelIn | None = None
-) -> dict:
+) -> dict[str, Any]:
     """Cancels before the start; the time is free again at once. Cancelling a cancelled
     appointment changes nothing. A doctor or admin gives the patient a `reason`."""
     user = caller(request)
@@ -189,7 +190,9 @@ def cancel(
     "/appointments/{appointment_id}/reschedule",
     response={200: AppointmentOut, **errors(401, 403, 404, 409, 422, body=True)},
 )
-def reschedule(request: HttpRequest, appointment_id: uuid.UUID, payload: RescheduleIn) -> dict:
+def reschedule(
+    request: HttpRequest, appointment_id: uuid.UUID, payload: RescheduleIn
+) -> dict[str, Any]:
     """Moves the appointment to another free opening of the same doctor (same id). If the
     new time is taken, nothing changes."""
     user = caller(request)
@@ -201,7 +204,7 @@ def reschedule(request: HttpRequest, appointment_id: uuid.UUID, payload: Resched
     return appointment_out(_find(user, appointment_id), now=timezone.now())
 
 
-def _transition(request: HttpRequest, appointment_id: uuid.UUID, action: str) -> dict:
+def _transition(request: HttpRequest, appointment_id: uuid.UUID, action: str) -> dict[str, Any]:
     user = caller(request)
     appointment = _find(user, appointment_id)
     front_desk = action != "complete" and services.is_front_desk_for(appointment, user)
@@ -220,7 +223,7 @@ _STAFF_ERRORS = errors(401, 403, 404, 409, write=True)
 @router.post(
     "/appointments/{appointment_id}/check-in", response={200: AppointmentOut, **_STAFF_ERRORS}
 )
-def check_in(request: HttpRequest, appointment_id: uuid.UUID) -> dict:
+def check_in(request: HttpRequest, appointment_id: uuid.UUID) -> dict[str, Any]:
     """The patient has arrived (the doctor, or the front desk of the doctor's branch, on the
     day of the appointment)."""
     return _transition(request, appointment_id, "check-in")
@@ -229,7 +232,7 @@ def check_in(request: HttpRequest, appointment_id: uuid.UUID) -> dict:
 @router.post(
     "/appointments/{appointment_id}/complete", response={200: AppointmentOut, **_STAFF_ERRORS}
 )
-def complete(request: HttpRequest, appointment_id: uuid.UUID) -> dict:
+def complete(request: HttpRequest, appointment_id: uuid.UUID) -> dict[str, Any]:
     """The visit is over (the doctor; a scheduled one from its start)."""
     return _transition(request, appointment_id, "complete")
 
@@ -237,14 +240,14 @@ def complete(request: HttpRequest, appointment_id: uuid.UUID) -> dict:
 @router.post(
     "/appointments/{appointment_id}/no-show", response={200: AppointmentOut, **_STAFF_ERRORS}
 )
-def no_show(request: HttpRequest, appointment_id: uuid.UUID) -> dict:
+def no_show(request: HttpRequest, appointment_id: uuid.UUID) -> dict[str, Any]:
     """The patient did not come (the doctor, or the front desk of the doctor's branch, from
     the start)."""
     return _transition(request, appointment_id, "no-show")
 
 
 @router.get("/doctor/queue", response={200: list[AppointmentOut], **errors(401, 403)})
-def todays_queue(request: HttpRequest) -> list:
+def todays_queue(request: HttpRequest) -> list[dict[str, Any]]:
     """The signed-in doctor's appointments today in slot order; checked-in patients carry
     their `queue_number`."""
     doctor = own_doctor_profile(caller(request))

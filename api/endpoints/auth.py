@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth import authenticate
 from django.contrib.auth.signals import user_logged_in
 from django.http import HttpRequest
@@ -23,7 +25,7 @@ router = Router(tags=["auth"])
     response={200: TokenPairOut, **errors(401, 403, 422, body=True)},
     summary="Get an access and a refresh token",
 )
-def token(request: HttpRequest, payload: TokenIn) -> dict:
+def token(request: HttpRequest, payload: TokenIn) -> dict[str, Any]:
     """Sign in with a national ID and password. The access token (1 hour) goes in
     `Authorization: Bearer <token>`; the refresh token (1 day) gets new access tokens."""
     national_id = normalise.national_id(payload.national_id)
@@ -60,7 +62,7 @@ def token(request: HttpRequest, payload: TokenIn) -> dict:
     response={200: AccessTokenOut, **errors(401, 422, body=True)},
     summary="Get a new access token with a refresh token",
 )
-def refresh(request: HttpRequest, payload: RefreshIn) -> dict:
+def refresh(request: HttpRequest, payload: RefreshIn) -> dict[str, Any]:
     """The refresh token keeps its own expiry: after a day, sign in again."""
     user = tokens.user_for(payload.refresh.strip(), tokens.REFRESH)
     access, seconds = tokens.issue(user, tokens.ACCESS)
@@ -68,7 +70,7 @@ def refresh(request: HttpRequest, payload: RefreshIn) -> dict:
 
 
 @router.get("/me", response={200: MeOut, **errors(401)}, summary="Who am I")
-def me(request: HttpRequest) -> dict:
+def me(request: HttpRequest) -> dict[str, Any]:
     user = caller(request)
     profile = getattr(user, "doctor_profile", None) if user.is_doctor else None
     desk = getattr(user, "front_desk_profile", None) if user.is_front_desk else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db.models import QuerySet
@@ -51,7 +52,13 @@ def own_doctor_profile(user: User) -> DoctorProfile:
     return profile
 
 
-def page(qs: QuerySet, *, limit: int, offset: int, render: Any) -> dict[str, Any]:
+def page(
+    qs: QuerySet[Any],
+    *,
+    limit: int,
+    offset: int,
+    render: Callable[[Any], dict[str, Any]],
+) -> dict[str, Any]:
     return {
         "count": qs.count(),
         "limit": limit,

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.db.models import Q
 from django.http import HttpRequest
-from ninja import Query, Router
+from ninja import Router
+from ninja.params.functions import Query
 
 from accounts.models import DoctorProfile
 from api.endpoints.common import MAX_LIMIT, MAX_OFFSET, errors, page
@@ -16,9 +18,9 @@ from api.schemas import (
     BranchOut,
     DoctorOut,
     DoctorPage,
+    SearchText,
     Slug,
     SpecialtyOut,
-    Text,
     doctor_out,
     opening_out,
     time_zone,
@@ -34,7 +36,7 @@ DEFAULT_AVAILABILITY_DAYS = 14
 
 
 @router.get("/specialties", auth=None, response={200: list[SpecialtyOut], **errors()})
-def list_specialties(request: HttpRequest) -> list:
+def list_specialties(request: HttpRequest) -> list[dict[str, Any]]:
     return [
         {"slug": s.slug, "name": s.name, "description": s.description}
         for s in Specialty.objects.order_by("name")
@@ -42,7 +44,7 @@ def list_specialties(request: HttpRequest) -> list:
 
 
 @router.get("/branches", auth=None, response={200: list[BranchOut], **errors()})
-def list_branches(request: HttpRequest) -> list:
+def list_branches(request: HttpRequest) -> list[dict[str, Any]]:
     return [
         {"slug": b.slug, "name": b.name, "address": b.address, "phone": b.phone}
         for b in Branch.objects.order_by("name")
@@ -52,12 +54,12 @@ def list_branches(request: HttpRequest) -> list:
 @router.get("/doctors", auth=None, response={200: DoctorPage, **errors()})
 def list_doctors(
     request: HttpRequest,
-    specialty: Slug | None = Query(None, description="A specialty's slug."),  # type: ignore[valid-type]
-    branch: Slug | None = Query(None, description="A branch's slug."),  # type: ignore[valid-type]
-    q: Text(100) = Query("", description="Part of a name or of a specialty."),  # type: ignore[valid-type]
+    specialty: Slug | None = Query(None, description="A specialty's slug."),
+    branch: Slug | None = Query(None, description="A branch's slug."),
+    q: SearchText = Query("", description="Part of a name or of a specialty."),
     limit: int = Query(24, ge=1, le=MAX_LIMIT),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
-) -> dict:
+) -> dict[str, Any]:
     """The doctors a patient can book: active, with a specialty and a branch."""
     doctors = DoctorProfile.objects.listed()
     # An unknown slug matches nobody: an empty page, as for any filter.
@@ -81,7 +83,7 @@ def _listed_doctor(slug: str) -> DoctorProfile:
 
 
 @router.get("/doctors/{slug}", auth=None, response={200: DoctorOut, **errors(404, 422)})
-def get_doctor(request: HttpRequest, slug: Slug) -> dict:  # type: ignore[valid-type]
+def get_doctor(request: HttpRequest, slug: Slug) -> dict[str, Any]:
     return doctor_out(_listed_doctor(slug))
 
 
@@ -92,7 +94,7 @@ def get_doctor(request: HttpRequest, slug: Slug) -> dict:  # type: ignore[valid-
 )
 def doctor_availability(
     request: HttpRequest,
-    slug: Slug,  # type: ignore[valid-type]
+    slug: Slug,
     start: dt.date | None = Query(None, description="First day (default: today)."),
     end: dt.date | None = Query(
         None,
@@ -100,7 +102,7 @@ def doctor_availability(
         f"at most {MAX_AVAILABILITY_DAYS} days from start, cut at the booking horizon.",
     ),
     free_only: bool = Query(False, description="Only the free openings."),
-) -> dict:
+) -> dict[str, Any]:
     """The doctor's openings day by day, in the clinic's time zone. Book a free one with its
     `slot` and `date`."""
     doctor = _listed_doctor(slug)

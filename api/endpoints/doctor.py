@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpRequest
 from ninja import Router
 
@@ -17,7 +19,7 @@ router = Router(tags=["doctor"])
     url_name="accepting-bookings",
     response={200: AcceptingOut, **errors(401, 403)},
 )
-def get_accepting(request: HttpRequest) -> dict:
+def get_accepting(request: HttpRequest) -> dict[str, Any]:
     return {"accepting": own_doctor_profile(caller(request)).accepting_bookings}
 
 
@@ -26,7 +28,7 @@ def get_accepting(request: HttpRequest) -> dict:
     url_name="accepting-bookings",
     response={200: AcceptingOut, **errors(401, 403, 422, body=True)},
 )
-def set_accepting(request: HttpRequest, payload: AcceptingIn) -> dict:
+def set_accepting(request: HttpRequest, payload: AcceptingIn) -> dict[str, Any]:
     """Pauses or resumes new bookings; booked appointments stay."""
     doctor = own_doctor_profile(caller(request))
     services.set_accepting_bookings(doctor=doctor, accepting=payload.accepting)

@@ -93,7 +93,7 @@ def test_impossible_extra_hours_are_refused_whole(
         services.add_extra_hours(doctor=dora, date=date, ranges=ranges, visit_minutes=20)
 
     assert caught.value.code == code
-    assert not Slot.objects.extra().exists()
+    assert not Slot.objects.extra_dates().exists()
 
 
 def test_a_weekly_slot_over_coming_extra_hours_is_refused(dora: DoctorProfile) -> None:
@@ -118,7 +118,7 @@ def test_the_page_adds_and_lists_extra_hours(client: Client, dora: DoctorProfile
     page = html(response)
     assert "9 extra slot(s) added on Saturday 06 June 2026." in page
     assert "Saturday 6 June 2026" in page
-    assert Slot.objects.extra().filter(date=SATURDAY).count() == 9
+    assert Slot.objects.extra_dates().filter(date=SATURDAY).count() == 9
 
 
 def test_the_page_refuses_bad_extra_hours_inline(client: Client, dora: DoctorProfile) -> None:

@@ -116,7 +116,7 @@ class Table:
         self._per_row = [
             (i, f) for i, f in enumerate(self.fields) if f.name not in given and callable(f.default)
         ]
-        self._prep = {name: model._meta.get_field(name) for name in given}
+        self._prep = {f.name: f for f in self.fields if f.name in given}
         self._memo: dict[tuple[str, Any], Any] = {}
 
     @staticmethod
@@ -148,7 +148,7 @@ class Table:
 
     def write(self, rows: Iterable[tuple], progress: Progress) -> int:
         table = self.model._meta.db_table
-        columns = [f.column for f in self.fields]
+        columns = [str(f.column) for f in self.fields]  # concrete fields: each has a column
         count = 0
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
