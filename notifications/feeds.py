@@ -22,6 +22,7 @@ from django.utils import timezone
 from accounts.models import User
 from notifications import services
 from notifications.emails import uid_for
+from scheduling import selectors
 from scheduling.models import Appointment
 
 # Past appointments stay in the feed this long: a calendar app drops an entry that leaves
@@ -47,11 +48,10 @@ def short_name(full_name: str) -> str:
 
 def appointments_for(user: User, *, now: dt.datetime) -> QuerySet[Appointment]:
     """The user's appointments from PAST_DAYS ago on, cancelled ones included."""
-    qs = Appointment.objects.filter(ends_at__gte=now - dt.timedelta(days=PAST_DAYS))
-    qs = qs.filter(doctor__user=user) if user.is_doctor else qs.filter(patient=user)
-    return qs.select_related(
-        "patient", "doctor__user", "doctor__specialty", "doctor__branch"
-    ).order_by("starts_at")[:MAX_ENTRIES]
+    qs = selectors.appointments_visible_to(user)
+    return qs.filter(ends_at__gte=now - dt.timedelta(days=PAST_DAYS)).order_by("starts_at")[
+        :MAX_ENTRIES
+    ]
 
 
 def build(user: User, *, base_url: str, now: dt.datetime | None = None) -> bytes:

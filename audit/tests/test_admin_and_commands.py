@@ -180,7 +180,7 @@ def test_the_worker_records_the_reminders_it_claims(dora: DoctorProfile, patient
     )
     # Booked the day before: its reminder is due (one booked inside the reminder window
     # gets none, its confirmation being news enough).
-    Appointment.objects.filter(pk=today.pk).update(
+    Appointment._base_manager.filter(pk=today.pk).update(
         created_at=today.starts_at - dt.timedelta(days=2)
     )
 
