@@ -726,8 +726,8 @@ def _upcoming_on_slots(slot_ids: list[int], now: dt.datetime) -> dict[int, list[
     if not slot_ids:
         return booked
     for appt in (
-        Appointment.objects.open()
-        .filter(slot_id__in=slot_ids, ends_at__gt=now)
+        Appointment.objects.upcoming(now)
+        .filter(slot_id__in=slot_ids)
         .select_related("patient")
         .order_by("starts_at")
     ):

@@ -106,9 +106,9 @@ def test_an_event_recorded_with_a_two_line_name_still_mails(
 ) -> None:
     """An event written before names were checked carries the line break in its payload:
     its e-mails still go out, with a subject on one line."""
-    User.objects.filter(pk=patient.pk).update(full_name="Alice\r\nPatient")
+    User._base_manager.filter(pk=patient.pk).update(full_name="Alice\r\nPatient")
     patient.refresh_from_db()
-    DoctorProfile.objects.filter(pk=dora.pk).update(email_on_new_booking=True)
+    DoctorProfile._base_manager.filter(pk=dora.pk).update(email_on_new_booking=True)
     services.book(patient=patient, doctor=dora, slot=monday_9, date=NEXT_MONDAY)
 
     for delivery in Delivery.objects.filter(channel=Delivery.Channel.EMAIL):
