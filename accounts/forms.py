@@ -214,6 +214,7 @@ class QuietPasswordResetForm(ResetForm):
     tells whether an account has that e-mail; a slow mail server delays the mail, not the
     page. The thread touches no database: the account was read in the request."""
 
+    # Passes Django's options on as they come; the stub spells each one out.
     def save(self, **kwargs: Any) -> None:  # type: ignore[override]
         self.senders: list[threading.Thread] = []
         super().save(**kwargs)
