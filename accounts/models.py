@@ -307,6 +307,8 @@ class FrontDeskProfile(models.Model):
         blank=True,
     )
 
+    objects = RecordedQuerySet["FrontDeskProfile"].as_manager()
+
     class Meta:
         verbose_name = "front-desk profile"
 

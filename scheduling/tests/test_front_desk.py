@@ -291,7 +291,7 @@ def test_the_desk_cannot_mark_a_visit_completed(fay: User, patient: User, monday
 
 
 def test_a_desk_without_a_branch_is_refused(client: Client, fay: User) -> None:
-    FrontDeskProfile.objects.filter(user=fay).update(branch=None)
+    FrontDeskProfile._base_manager.filter(user=fay).update(branch=None)
     client.force_login(fay)
 
     assert client.get("/front-desk/").status_code == 403
