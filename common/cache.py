@@ -9,12 +9,6 @@ does not even try, so a dead or unreachable Redis costs no time per request; the
 tries again and the cache is back as soon as Redis answers. Short socket timeouts and no
 client-side retries keep a hung Redis from holding a worker.
 
-`FollowerLocMemCache` is a process's own memory (the rendered doctor pages) whose entries
-are only valid together with a shared one (the calendar versions in Redis): while that one is
-down it answers misses and stores nothing, so pages are rendered from the database, uncached,
-and it forgets everything whenever the shared cache goes down or comes back, since a change
-made meanwhile never reached the versions its entries are filed under.
-
 Who else copes: the rate limits count in this process while Redis is down (common.ratelimit);
 `/health/` reports `"cache": "down"` (`ping`). Imports nothing of ours: any app may use it.
 """
@@ -28,9 +22,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import redis
-from django.conf import settings
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
-from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
 from prometheus_client import Counter
 from redis.backoff import NoBackoff
@@ -55,15 +47,13 @@ CACHE_ERRORS = Counter(
 class _Health:
     """Whether one Redis (by location) answers, shared by every thread of the process.
 
-    Django gives each thread its own backend instance, so this lives beside them.
-    `generation` grows at every change of state, for the followers to notice."""
+    Django gives each thread its own backend instance, so this lives beside them."""
 
     def __init__(self, location: str) -> None:
         self.location = location
         self.lock = threading.Lock()
         self.down_until = 0.0
         self.down = False
-        self.generation = 0
 
     def skip(self) -> bool:
         return self.down and time.monotonic() < self.down_until
@@ -74,7 +64,6 @@ class _Health:
             if self.down:
                 return
             self.down = True
-            self.generation += 1
         logger.error(
             "The shared cache at %s does not answer (%s): pages are served uncached and "
             "rate limits count per process until it is back.",
@@ -89,7 +78,6 @@ class _Health:
             if not self.down:
                 return
             self.down = False
-            self.generation += 1
         logger.warning("The shared cache at %s answers again.", self.location)
 
 
@@ -207,60 +195,3 @@ class ResilientRedisCache(RedisCache):
             ),
             lambda: None,
         )
-
-
-# The leader generation each follower store (by name) last saw, shared by the threads' instances.
-_followers_seen: dict[str, int] = {}
-
-
-class FollowerLocMemCache(LocMemCache):
-    """A process-local cache valid only while the shared cache `FOLLOWS` names answers (see
-    the module). With a leader that is not a ResilientRedisCache, a plain LocMemCache."""
-
-    def __init__(self, name: str, params: dict[str, Any]) -> None:
-        params = dict(params)
-        options = dict(params.get("OPTIONS", {}))
-        leader_alias = options.pop("FOLLOWS", "default")
-        params["OPTIONS"] = options
-        super().__init__(name, params)
-        self.store_name = name
-        leader = settings.CACHES.get(leader_alias, {})
-        self.leader: _Health | None = None
-        if leader.get("BACKEND") == f"{__name__}.ResilientRedisCache":
-            location = leader.get("LOCATION", "")
-            servers = location if isinstance(location, str) else ",".join(location)
-            self.leader = health_of(",".join(servers.replace(";", ",").split(",")))
-            _followers_seen.setdefault(name, self.leader.generation)
-
-    def _usable(self) -> bool:
-        leader = self.leader
-        if leader is None:
-            return True
-        if leader.generation != _followers_seen.get(self.store_name):
-            # The leader went down or came back since this store was last used: what was
-            # filed under its versions may be stale.
-            _followers_seen[self.store_name] = leader.generation
-            super().clear()
-        return not leader.down
-
-    def get(self, key: str, default: Any = None, version: Any = None) -> Any:
-        return super().get(key, default, version) if self._usable() else default
-
-    def add(
-        self, key: str, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None
-    ) -> bool:
-        return super().add(key, value, timeout, version) if self._usable() else True
-
-    def set(
-        self, key: str, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None
-    ) -> None:
-        if self._usable():
-            super().set(key, value, timeout, version)
-
-    def has_key(self, key: str, version: Any = None) -> bool:
-        return super().has_key(key, version) if self._usable() else False
-
-    def incr(self, key: str, delta: int = 1, version: Any = None) -> int:
-        if not self._usable():
-            raise ValueError(f"Key '{key}' not found (the shared cache does not answer).")
-        return super().incr(key, delta, version)
