@@ -143,6 +143,31 @@ def register_patient(
 ) -> User:
     """A new, inactive patient with their profile; an admin activates it later (the admins
     are told, unless `notify` is off: demo data)."""
+    user = _create_patient(
+        national_id=national_id,
+        password=password,
+        email=email,
+        full_name=full_name,
+        phone=phone,
+        date_of_birth=date_of_birth,
+        medical_history=medical_history,
+    )
+    if notify:
+        _announce_registration(user)
+    return user
+
+
+def _create_patient(
+    *,
+    national_id: str,
+    password: str | None,
+    email: str,
+    full_name: str,
+    phone: str,
+    date_of_birth: dt.date | None,
+    medical_history: str,
+) -> User:
+    """The patient row and its profile, as self-registration and the front desk both make them."""
     user = _create_user(
         national_id=national_id,
         password=password,
@@ -154,8 +179,6 @@ def register_patient(
     PatientProfile.objects.create(
         user=user, date_of_birth=date_of_birth, medical_history=medical_history
     )
-    if notify:
-        _announce_registration(user)
     return user
 
 
@@ -179,16 +202,14 @@ def register_walk_in(
     once, with no password. The activation tells them (by e-mail) how to set their own."""
     if front_desk_branch_id(by) is None:
         raise NotFrontDesk
-    user = _create_user(
+    user = _create_patient(
         national_id=national_id,
         password=None,
         email=email,
         full_name=full_name,
         phone=phone,
-        role=User.Role.PATIENT,
-    )
-    PatientProfile.objects.create(
-        user=user, date_of_birth=date_of_birth, medical_history=medical_history
+        date_of_birth=date_of_birth,
+        medical_history=medical_history,
     )
     activate(user=user)
     user.refresh_from_db()
