@@ -243,8 +243,10 @@ def book(request: AuthenticatedRequest, branch_id: int, public_id: UUID, slug: s
                     else:
                         return render(
                             request,
-                            "scheduling/front_desk/book_confirm.html",
+                            "scheduling/book_confirm.html",
                             {
+                                "back_url": here,
+                                "action_url": here,
                                 "patient": person,
                                 "doctor": doctor,
                                 "slot": slot,
@@ -252,7 +254,6 @@ def book(request: AuthenticatedRequest, branch_id: int, public_id: UUID, slug: s
                                 "starts_at": starts_at,
                                 "ends_at": ends_at,
                                 "form": form,
-                                "here": here,
                             },
                             status=400 if request.method == "POST" else 200,
                         )

@@ -288,6 +288,8 @@ def book(request: AuthenticatedRequest, slug: str) -> HttpResponse:
         request,
         "scheduling/book_confirm.html",
         {
+            "back_url": reverse("scheduling:doctor", args=[doctor.slug]),
+            "action_url": reverse("scheduling:book", args=[doctor.slug]),
             "doctor": doctor,
             "slot": slot,
             "date": date,

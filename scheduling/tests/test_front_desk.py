@@ -147,6 +147,10 @@ def test_books_for_the_patient_with_a_doctor_of_the_branch(
     assert f"{url}?date={NEXT_MONDAY:%Y-%m-%d}&amp;slot={monday_9.public_id}" in grid.text
     assert confirm.status_code == 200
     assert "Book for Alice Patient" in confirm.text
+    # The confirm page the patients use, worded for the desk: it books at the desk's address.
+    assert confirm.templates[0].name == "scheduling/book_confirm.html"
+    assert f'<form method="post" action="{url}"' in confirm.text
+    assert "Confirm your appointment" not in confirm.text
     assert response.status_code == 302
     appointment = Appointment.objects.get(patient=patient)
     assert (appointment.doctor, appointment.booked_by) == (dora, fay)

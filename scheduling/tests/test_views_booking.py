@@ -52,6 +52,9 @@ def test_confirm_page_shows_doctor_date_time_fee_and_reason_field(
     assert '<textarea name="reason"' in page
     assert f'name="slot" value="{monday_9.public_id}"' in page
     assert 'name="date" value="2026-06-08"' in page
+    assert f'<form method="post" action="{url(dora)}"' in page
+    assert f'href="/doctors/{dora.slug}/">← Choose another time' in page
+    assert "Booking for" not in page
     assert_no_integer_ids(page)
     assert not Appointment.objects.exists()
 
