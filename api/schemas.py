@@ -131,6 +131,22 @@ class BranchOut(Schema):
     phone: str
 
 
+class ServiceOut(Schema):
+    id: uuid.UUID
+    name: str
+    description: str
+    price: str = Field(description='A decimal amount in `currency`, e.g. "80.00".')
+    currency: str = Field(description="ISO 4217 (CLINIC_CURRENCY).")
+    branch: str = Field(description="The branch's slug.")
+    specialty: str | None = Field(description="The specialty's slug, if any.")
+    doctors: list[str] = Field(description="The slugs of the listed doctors who offer it.")
+
+
+class AppointmentService(Schema):
+    id: uuid.UUID
+    name: str
+
+
 class Ref(Schema):
     slug: str
     name: str
@@ -222,6 +238,15 @@ class AppointmentOut(Schema):
     queue_number: int | None = Field(
         None, description="Today's queue only: the order in which patients checked in."
     )
+    service: AppointmentService | None = Field(
+        None, description="The service booked; none for a consultation at the doctor's fee."
+    )
+    price: str | None = Field(
+        None,
+        description="The price when it was booked, in `currency` (later price changes do not "
+        "alter it); none on appointments booked before prices were kept.",
+    )
+    currency: str
 
 
 def local(instant: dt.datetime | None) -> dt.datetime | None:
@@ -240,6 +265,7 @@ def appointment_out(appt: Appointment, *, now: dt.datetime) -> dict[str, Any]:
         else:
             cancelled_by = "clinic"
     patient: User = appt.patient
+    service = appt.service
     return {
         "id": appt.public_id,
         "status": appt.status,
@@ -270,6 +296,11 @@ def appointment_out(appt: Appointment, *, now: dt.datetime) -> dict[str, Any]:
         "cancelled_by": cancelled_by,
         "cancellation_reason": appt.cancellation_reason,
         "queue_number": getattr(appt, "queue_number", None),
+        "service": (
+            {"id": service.public_id, "name": service.name} if service is not None else None
+        ),
+        "price": f"{appt.price:.2f}" if appt.price is not None else None,
+        "currency": settings.CLINIC_CURRENCY,
     }
 
 
@@ -289,6 +320,11 @@ class BookIn(Schema):
         None,
         description="The front desk only: the id of the patient it books for, with a doctor "
         "of its branch. A patient books for themself and leaves it out.",
+    )
+    service: uuid.UUID | None = Field(
+        None,
+        description="A service the doctor offers (GET /services); its price now is the one "
+        "the appointment keeps. Without one: a consultation at the doctor's fee.",
     )
 
 

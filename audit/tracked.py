@@ -14,7 +14,7 @@ from typing import Any
 from django.db import models
 
 from accounts.models import DoctorProfile, FrontDeskProfile, PatientProfile, User
-from directory.models import Branch, Specialty
+from directory.models import Branch, Service, Specialty
 from scheduling.models import Appointment, Slot, TimeOff
 
 Values = dict[str, Any]
@@ -104,6 +104,9 @@ TRACKED: dict[type[models.Model], Tracked] = {
     ),
     Specialty: Tracked("specialty", key=lambda s: s.slug),
     Branch: Tracked("branch", key=lambda b: b.slug),
+    Service: Tracked(
+        "service", key=lambda s: str(s.public_id), name_change=_active_change("retired", "offered")
+    ),
 }
 
 

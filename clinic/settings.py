@@ -247,6 +247,14 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # --- Booking rules ------------------------------------------------------------------------
 BOOKING_HORIZON_DAYS = env.int("BOOKING_HORIZON_DAYS", default=60)
 BOOKING_MIN_NOTICE_MINUTES = env.int("BOOKING_MIN_NOTICE_MINUTES", default=60)
+# The currency of every price (services, consultation fees): an ISO 4217 code.
+CLINIC_CURRENCY = env.str("CLINIC_CURRENCY", default="EUR").strip().upper()
+if not (len(CLINIC_CURRENCY) == 3 and CLINIC_CURRENCY.isalpha()):
+    raise ImproperlyConfigured(f"CLINIC_CURRENCY={CLINIC_CURRENCY!r} is not a 3-letter ISO code.")
+# How long a time freed for the waitlist is held for the patient it is offered to.
+WAITLIST_HOLD_MINUTES = env.int("WAITLIST_HOLD_MINUTES", default=30)
+if WAITLIST_HOLD_MINUTES < 1:
+    raise ImproperlyConfigured("WAITLIST_HOLD_MINUTES must be at least 1.")
 
 # --- Notifications ------------------------------------------------------------------------
 N8N_WEBHOOK_URL = env.str("N8N_WEBHOOK_URL", default="")

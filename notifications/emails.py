@@ -58,6 +58,7 @@ def _context(event: Event) -> dict:
         "doctor": data["doctor"],
         "branch": data["branch"],
         "patient": data["patient"],
+        "service": data.get("service"),
         "starts_at": starts,
         "ends_at": ends,
         "previous_starts_at": _instant(previous) if previous else None,

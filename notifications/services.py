@@ -87,8 +87,22 @@ def appointment_data(appt: Appointment, details: dict[str, Any]) -> dict[str, An
     if appt.status == Appointment.Status.CANCELLED:
         appointment["cancelled_by"] = _cancelled_by(appt)
         appointment["cancellation_reason"] = appt.cancellation_reason
+    if appt.price is not None:
+        appointment["price"] = f"{appt.price:.2f}"
+        appointment["currency"] = settings.CLINIC_CURRENCY
+    service = appt.service
     return {
         "appointment": appointment,
+        "service": (
+            {
+                "id": str(service.public_id),
+                "name": service.name,
+                "price": f"{appt.price:.2f}" if appt.price is not None else None,
+                "currency": settings.CLINIC_CURRENCY,
+            }
+            if service is not None
+            else None
+        ),
         "doctor": {
             "name": doctor.display_name,
             "specialty": doctor.specialty.name if doctor.specialty else None,
@@ -183,6 +197,7 @@ def _has_people(appt: Appointment) -> bool:
     return (
         Appointment.patient.is_cached(appt)
         and Appointment.doctor.is_cached(appt)
+        and (appt.service_id is None or Appointment.service.is_cached(appt))
         and all(
             getattr(DoctorProfile, name).is_cached(appt.doctor)
             for name in ("user", "specialty", "branch")

@@ -42,6 +42,7 @@ HTTP_STATUS: dict[str, int] = {
     "beyond_horizon": 422,
     "same_time": 422,
     "reason": 422,
+    "service_not_offered": 422,
     "patient": 403,
     "forbidden": 403,
 }

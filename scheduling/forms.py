@@ -5,7 +5,11 @@ import re
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
+from accounts.models import DoctorProfile
+from directory.models import Service
+from directory.templatetags.money import money
 from scheduling.models import Weekday
 
 
@@ -22,7 +26,18 @@ class OpeningQuery(forms.Form):
         return date
 
 
+class ServiceChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.name} · {money(obj.price)}"
+
+
 class BookingForm(forms.Form):
+    service = ServiceChoiceField(
+        label=_("Service"),
+        queryset=Service.objects.none(),
+        to_field_name="public_id",
+        required=False,
+    )
     reason = forms.CharField(
         label="Reason for the visit",
         required=False,
@@ -30,6 +45,22 @@ class BookingForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Optional. It helps the doctor prepare.",
     )
+
+    def __init__(self, *args: Any, doctor: DoctorProfile | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["service"]
+        if doctor is None:
+            del self.fields["service"]
+            return
+        assert isinstance(field, forms.ModelChoiceField)
+        offered = Service.objects.offered_by(doctor.pk).order_by("name")
+        field.queryset = offered
+        # Without a service the visit is a consultation at the doctor's fee.
+        field.empty_label = _("Consultation · %(fee)s") % {"fee": money(doctor.consultation_fee)}
+        # The page that offers the choice reads the services; a posted booking without one
+        # does not (no query added to a booking).
+        if not self.is_bound and not offered.exists():
+            del self.fields["service"]
 
 
 class CancelForm(forms.Form):

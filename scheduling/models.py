@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import DoctorProfile, User
 from common.kept import KeptForever, KeptQuerySet
@@ -216,7 +217,7 @@ class AppointmentQuerySet(KeptQuerySet["Appointment"]):
 
     def with_people(self) -> AppointmentQuerySet:
         return self.select_related(
-            "patient", "doctor__user", "doctor__specialty", "doctor__branch", "slot"
+            "patient", "doctor__user", "doctor__specialty", "doctor__branch", "slot", "service"
         )
 
 
@@ -272,6 +273,21 @@ class Appointment(KeptForever, models.Model):
         blank=True,
     )
     rescheduled_at = models.DateTimeField(null=True, blank=True)
+    # The service booked and its price at that moment (in CLINIC_CURRENCY): a later change of
+    # the service's price or of the doctor's fee rewrites no history. Without a service, the
+    # price is the doctor's consultation fee. Both empty on appointments booked before prices
+    # were kept.
+    service = models.ForeignKey(
+        "directory.Service",
+        on_delete=models.PROTECT,
+        related_name="appointments",
+        null=True,
+        blank=True,
+        verbose_name=_("service"),
+    )
+    price = models.DecimalField(
+        _("price"), max_digits=8, decimal_places=2, null=True, blank=True, editable=False
+    )
     reminder_sent_at = models.DateTimeField(null=True, blank=True)
 
     objects = AppointmentQuerySet.as_manager()
@@ -303,6 +319,10 @@ class Appointment(KeptForever, models.Model):
             models.CheckConstraint(
                 condition=~Q(status="cancelled") | Q(cancelled_at__isnull=False),
                 name="scheduling_appointment_cancel_has_time",
+            ),
+            models.CheckConstraint(
+                condition=Q(price__isnull=True) | Q(price__gte=0),
+                name="scheduling_appointment_price_not_negative",
             ),
         ]
         indexes = [

@@ -99,7 +99,7 @@ def todays_queue(doctor: DoctorProfile, *, now: dt.datetime | None = None) -> li
     appts = list(
         Appointment.objects.filter(doctor=doctor, date=today)
         .holding_slot()
-        .select_related("patient", "slot")
+        .select_related("patient", "slot", "service")
         .order_by("starts_at")
     )
     arrived = sorted(
@@ -261,7 +261,7 @@ def branch_day(branch_id: int, *, now: dt.datetime | None = None) -> list[Doctor
     appts = (
         Appointment.objects.filter(doctor_id__in=list(days), date=today)
         .holding_slot()
-        .select_related("patient", "slot")
+        .select_related("patient", "slot", "service")
         .order_by("starts_at")
     )
     for a in appts:

@@ -13,6 +13,7 @@ import hashlib
 import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -20,9 +21,11 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.translation import gettext
 
 from accounts.models import DoctorProfile, User
 from accounts.selectors import front_desk_branch_id
+from directory.models import Service
 from scheduling import availability, clock, events, selectors
 from scheduling.errors import NotAllowed, SchedulingError, SlotTaken
 from scheduling.models import Appointment, Slot, TimeOff, Weekday
@@ -250,9 +253,13 @@ def book(
     date: dt.date,
     reason: str = "",
     by: User | None = None,
+    service: Service | None = None,
     now: dt.datetime | None = None,
 ) -> Appointment:
     """Books the slot on that date for the patient, or raises SchedulingError / SlotTaken.
+
+    `service`, one the doctor offers, sets the price the appointment keeps; without one it
+    keeps the doctor's consultation fee.
 
     `by` is who books: the patient (the default), or on the patient's behalf an admin or the
     front desk of the doctor's branch; the appointment records it. Submitting the same booking twice
@@ -268,6 +275,7 @@ def book(
         date=date,
         reason=reason,
         by=by,
+        service=service,
     )
 
 
@@ -291,9 +299,10 @@ def _lock_opening(slot: Slot, doctor: DoctorProfile) -> Slot:
 # the lock was awaited): whether the slot is still active, the doctor's absence at that time
 # (a whole day off first, then some hours off), and the patient's open appointment at that
 # time, if any: the same booking posted again first (it is returned as it is), else the first
-# that overlaps. Plain SQL: through the ORM (three subqueries, one ordered by a Case)
-# building it cost ten times running it. The absence is the one of
-# TimeOff.covering().over(), the overlap the one of `_clashes`.
+# that overlaps; and the price of the service chosen, if the doctor offers it (read under the
+# lock: the price the appointment keeps is the one of this moment). Plain SQL: through the
+# ORM (three subqueries, one ordered by a Case) building it cost ten times running it. The
+# absence is the one of TimeOff.covering().over(), the overlap the one of `_clashes`.
 _ABSENCE_AND_CLASH = """
 SELECT
   (SELECT is_active FROM scheduling_slot WHERE id = %s),
@@ -314,6 +323,13 @@ SELECT
         THEN 0 ELSE 1 END,
       id
     LIMIT 1
+  ),
+  (
+    SELECT price FROM directory_service
+    WHERE id = %s AND is_active AND EXISTS (
+      SELECT 1 FROM directory_service_doctors
+      WHERE service_id = directory_service.id AND doctorprofile_id = %s
+    )
   )
 """
 
@@ -324,7 +340,8 @@ def _absence_and_clash(
     slot: Slot,
     date: dt.date,
     window: tuple[dt.datetime, dt.datetime] | None,
-) -> tuple[bool, str | None, int | None]:
+    service: Service | None = None,
+) -> tuple[bool, str | None, int | None, Decimal | None]:
     ops = connection.ops
     day = ops.adapt_datefield_value(date)
     start, end = (
@@ -340,10 +357,14 @@ def _absence_and_clash(
                 slot.pk,
                 *(doctor.pk, day, day, end, start),
                 *(patient.pk, ends_at, starts_at, doctor.pk, slot.pk, day),
+                *(service.pk if service is not None else None, doctor.pk),
             ],
         )
-        active, absent, clash_pk = cursor.fetchone()
-    return bool(active), absent, clash_pk
+        active, absent, clash_pk, price = cursor.fetchone()
+    if price is not None:
+        # SQLite hands back a float or a string; the price has two decimals.
+        price = Decimal(str(price)).quantize(Decimal("0.01"))
+    return bool(active), absent, clash_pk, price
 
 
 @transaction.atomic
@@ -356,6 +377,7 @@ def _book(
     reason: str,
     by: User | None,
     now: dt.datetime,
+    service: Service | None = None,
 ) -> Appointment:
     patient = _lock_patient(patient)
     # Read again under the locks: a paused doctor or a retired slot is not booked.
@@ -364,7 +386,9 @@ def _book(
     if by is not None and by.pk != patient.pk and not _may_book_for_others(doctor, by):
         raise NotAllowed
     window = clock.slot_window(date, slot.start_time, slot.end_time)
-    slot.is_active, absent, clash_pk = _absence_and_clash(patient, doctor, slot, date, window)
+    slot.is_active, absent, clash_pk, service_price = _absence_and_clash(
+        patient, doctor, slot, date, window, service
+    )
     clash = None
     if clash_pk is not None:
         clash = Appointment.objects.select_related("doctor__user").get(pk=clash_pk)
@@ -379,6 +403,12 @@ def _book(
         patient=patient, doctor=doctor, slot=slot, date=date, now=now
     )
     _calendar_rules(doctor=doctor, date=date, absent=absent, clash=clash)
+    if service is not None and service_price is None:
+        raise SchedulingError(
+            gettext("%(doctor)s does not offer %(service)s.")
+            % {"doctor": doctor.display_name, "service": service.name},
+            "service_not_offered",
+        )
     appointment = Appointment(
         patient=patient,
         doctor=doctor,
@@ -388,6 +418,8 @@ def _book(
         ends_at=ends_at,
         reason=reason.strip(),
         booked_by=by if by is not None else patient,
+        service=service,
+        price=service_price if service is not None else doctor.consultation_fee,
     )
     try:
         # No savepoint of its own (two round trips fewer): nothing runs in this transaction

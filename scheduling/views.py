@@ -257,7 +257,7 @@ def book(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     if slot is None:
         return _render_problem(request, doctor, str(date_or_error))
     date: dt.date = date_or_error  # type: ignore[assignment]
-    form = BookingForm(_posted(request))
+    form = BookingForm(_posted(request), doctor=doctor)
 
     if request.method == "POST" and form.is_valid():
         try:
@@ -267,6 +267,7 @@ def book(request: AuthenticatedRequest, slug: str) -> HttpResponse:
                 slot=slot,
                 date=date,
                 reason=form.cleaned_data["reason"],
+                service=form.cleaned_data.get("service"),
             )
         except SchedulingError as exc:
             return _render_problem(request, doctor, exc)

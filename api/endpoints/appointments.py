@@ -35,6 +35,7 @@ from api.schemas import (
     RescheduleIn,
     appointment_out,
 )
+from directory.models import Service
 from scheduling import selectors, services
 from scheduling.models import Appointment, Slot
 
@@ -92,6 +93,8 @@ def _fingerprint(payload: BookIn) -> str:
             "date": payload.date.isoformat(),
             "reason": payload.reason.strip(),
             "patient": str(payload.patient or ""),
+            # Only when given: keys of bookings made before services stay the same.
+            **({"service": str(payload.service)} if payload.service else {}),
         },
         sort_keys=True,
     )
@@ -147,6 +150,11 @@ def book(
     slot = Slot.objects.filter(doctor=doctor, public_id=payload.slot).first()
     if slot is None:
         raise ApiError(422, "bad_slot", "That slot is not one of this doctor's.")
+    service = None
+    if payload.service is not None:
+        service = Service.objects.filter(public_id=payload.service).first()
+        if service is None:
+            raise ApiError(422, "unknown_service", f"No service '{payload.service}'.")
 
     def make() -> Appointment:
         return services.book(
@@ -156,6 +164,7 @@ def book(
             date=payload.date,
             reason=payload.reason,
             by=user,
+            service=service,
         )
 
     if idempotency_key is None:

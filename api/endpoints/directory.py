@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import Q
+from django.conf import settings
+from django.db.models import Prefetch, Q
 from django.http import HttpRequest
 from ninja import Router
 from ninja.params.functions import Query
@@ -19,13 +20,14 @@ from api.schemas import (
     DoctorOut,
     DoctorPage,
     SearchText,
+    ServiceOut,
     Slug,
     SpecialtyOut,
     doctor_out,
     opening_out,
     time_zone,
 )
-from directory.models import Branch, Specialty
+from directory.models import Branch, Service, Specialty
 from scheduling import availability, clock
 
 router = Router(tags=["directory"])
@@ -48,6 +50,39 @@ def list_branches(request: HttpRequest) -> list[dict[str, Any]]:
     return [
         {"slug": b.slug, "name": b.name, "address": b.address, "phone": b.phone}
         for b in Branch.objects.order_by("name")
+    ]
+
+
+@router.get("/services", auth=None, response={200: list[ServiceOut], **errors(422)})
+def list_services(
+    request: HttpRequest,
+    branch: Slug | None = Query(None, description="A branch's slug."),
+    specialty: Slug | None = Query(None, description="A specialty's slug."),
+) -> list[dict[str, Any]]:
+    """The services on offer with their prices now, in CLINIC_CURRENCY, each with the listed
+    doctors who offer it. Book one with its `id` as `service`."""
+    services = Service.objects.active().select_related("branch", "specialty")
+    # An unknown slug matches nothing: an empty list, as for any filter.
+    if branch:
+        services = services.filter(branch__slug=branch)
+    if specialty:
+        services = services.filter(specialty__slug=specialty)
+    listed = DoctorProfile.objects.listed().order_by("slug")
+    services = services.prefetch_related(Prefetch("doctors", queryset=listed)).order_by(
+        "branch__name", "name", "pk"
+    )
+    return [
+        {
+            "id": s.public_id,
+            "name": s.name,
+            "description": s.description,
+            "price": f"{s.price:.2f}",
+            "currency": settings.CLINIC_CURRENCY,
+            "branch": s.branch.slug,
+            "specialty": s.specialty.slug if s.specialty else None,
+            "doctors": [d.slug for d in s.doctors.all()],
+        }
+        for s in services
     ]
 
 

@@ -117,6 +117,7 @@ ROUTES = [
     Route("GET", "/me", signed_in(200)),
     Route("GET", "/specialties", everyone(200), private=False),
     Route("GET", "/branches", everyone(200), private=False),
+    Route("GET", "/services", everyone(200), private=False),
     Route("GET", "/doctors", everyone(200), private=False),
     Route("GET", "/doctors/{slug}", everyone(200), path=lambda s: "dora-doctor", private=False),
     Route(

@@ -36,6 +36,7 @@ from accounts.models import DoctorProfile, PatientProfile, User
 from accounts.tests.factories import DoctorFactory, PatientFactory
 from audit.models import AuditEntry
 from clinic.models import ContactMessage
+from directory.models import Service
 from notifications.models import WebhookEndpoint
 from scheduling import services
 from scheduling.models import Appointment, Slot, TimeOff
@@ -149,6 +150,8 @@ def scene(dora: DoctorProfile, monday_9: Slot, admin_user: User) -> Scene:
     # One booking through the service, so the outbox has an event and deliveries to list.
     bobs = services.book(patient=bob, doctor=otto, slot=otto_10, date=NEXT_MONDAY)
     WebhookEndpoint.objects.create(name="n8n", url="https://n8n.example/webhook/clinic")
+    # A priced service Dora offers: its admin pages are opened below.
+    Service.objects.create(branch=dora.branch, name="Check-up", price="40.00").doctors.add(dora)
     # A visitor's message to the clinic: for the admins' eyes only.
     ContactMessage.objects.create(
         name="Vera Visitor",
@@ -522,6 +525,7 @@ MATRIX: dict[str, list[Case]] = {
     "api:me": [Case("get", lambda s: "/api/v1/me", API_SIGNED_IN)],
     "api:list_specialties": [Case("get", lambda s: "/api/v1/specialties", PUBLIC)],
     "api:list_branches": [Case("get", lambda s: "/api/v1/branches", PUBLIC)],
+    "api:list_services": [Case("get", lambda s: "/api/v1/services", PUBLIC)],
     "api:list_doctors": [Case("get", lambda s: "/api/v1/doctors?q=Patient", PUBLIC)],
     "api:get_doctor": [Case("get", lambda s: f"/api/v1/doctors/{s.dora.slug}", PUBLIC)],
     "api:doctor_availability": [
@@ -580,6 +584,7 @@ ADMIN_MODELS: dict[str, tuple[int, int, int]] = {
     "auth.Group": (403, 403, 403),
     "directory.Specialty": (200, 200, 200),
     "directory.Branch": (200, 200, 200),
+    "directory.Service": (200, 200, 200),
     "scheduling.Slot": (200, 200, 200),
     "scheduling.TimeOff": (200, 200, 200),
     "scheduling.Appointment": (200, 200, 200),
