@@ -124,13 +124,16 @@ if env.str("DATABASE_PASSWORD", default=""):
 # A web worker keeps its connection between requests: opening one costs more than most
 # queries (on SQLite, the WAL pragmas of every new connection; on PostgreSQL, a process).
 _db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-if _db["ENGINE"] == "django.db.backends.sqlite3":
+if _db["ENGINE"] in ("django.db.backends.sqlite3", "common.sqlite"):
     # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock at BEGIN so two
     # writers queue on the busy timeout instead of failing with "database is locked" mid-way.
+    # common.sqlite is Django's backend whose writers take turns fairly (SQLite's busy handler
+    # lets a looping writer starve the others); the timeout bounds the wait for a turn too.
+    _db["ENGINE"] = "common.sqlite"
     _db.setdefault("OPTIONS", {}).update(
         {
             "transaction_mode": "IMMEDIATE",
-            "timeout": 20,
+            "timeout": env.float("SQLITE_TIMEOUT", default=20.0),
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )

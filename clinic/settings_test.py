@@ -17,7 +17,7 @@ os.environ.setdefault("SECRET_KEY", "insecure-key-for-the-tests-only")
 from clinic.settings import *  # noqa: F403
 from clinic.settings import BASE_DIR, DATABASES
 
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+if DATABASES["default"]["ENGINE"] == "common.sqlite":
     # A file, not :memory:, so threads and processes in the tests share one database; one per
     # test process, so several runs on one checkout do not collide.
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / f"test-{os.getpid()}.sqlite3")}
