@@ -27,14 +27,15 @@ import json
 import logging
 import random
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 
 import requests
 import urllib3
 from django.conf import settings
 from django.core.mail import mailers
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -58,6 +59,34 @@ JITTER = 0.2
 LEASE = dt.timedelta(minutes=2)
 USER_AGENT = "Clinic-Webhooks/1.0"
 ERROR_LIMIT = 2000
+# Seconds between tries of a write that met "database is locked" (SQLite only): our own
+# writers take turns fairly (common.sqlite), so this is a program that does not (a sqlite3
+# shell, a backup) holding the file past the busy timeout. About 15 s of waits on top of the
+# timeouts, well inside the lease; after that the write gives up and the outbox keeps the
+# delivery for the worker.
+LOCKED_RETRY_WAITS = (0.5, 1.0, 2.0, 4.0, 8.0)
+
+
+def _is_locked(exc: OperationalError) -> bool:
+    return "database is locked" in str(exc) or "database table is locked" in str(exc)
+
+
+def retry_locked[T](write: Callable[[], T], what: str) -> T:
+    """Runs `write` (a whole transaction, or one statement), again after a wait each time it
+    meets "database is locked", up to len(LOCKED_RETRY_WAITS) more times. Inside a caller's
+    transaction it runs once: a failed statement spoils the whole transaction, so only its
+    owner can start it again."""
+    if transaction.get_connection().in_atomic_block:
+        return write()
+    for wait in LOCKED_RETRY_WAITS:
+        try:
+            return write()
+        except OperationalError as exc:
+            if not _is_locked(exc):
+                raise
+            logger.warning("%s: the database is locked; trying again in %g s", what, wait)
+        time.sleep(wait)
+    return write()
 
 
 def backoff(attempt: int, retry_after: float | None = None) -> dt.timedelta:
@@ -98,11 +127,20 @@ def _claim_values(now: dt.datetime) -> dict:
 def claim_ids(ids: Iterable[int], *, now: dt.datetime | None = None) -> list[int]:
     """Claims these pending deliveries (the web thread's hand-off); returns those it won."""
     now = now or timezone.now()
+    ids = list(ids)
     won = []
-    for pk in ids:
+    for n, pk in enumerate(ids):
         # One conditional UPDATE per row: on PostgreSQL a concurrent claimer waits for the
         # row, re-reads `status` and matches nothing; on SQLite writers take turns anyway.
-        if Delivery.objects.filter(pk=pk, status=Status.PENDING).update(**_claim_values(now)):
+        claimed = Delivery.objects.filter(pk=pk, status=Status.PENDING)
+        try:
+            updated = retry_locked(partial(claimed.update, **_claim_values(now)), "Claim")
+        except OperationalError:
+            # Still locked after every retry: the rest stay pending, in the outbox, and the
+            # worker sends them; the ones won already are sent here.
+            logger.warning("Deliveries %s left to the worker", ids[n:])
+            break
+        if updated:
             won.append(pk)
     return won
 
@@ -110,6 +148,10 @@ def claim_ids(ids: Iterable[int], *, now: dt.datetime | None = None) -> list[int
 def claim_due(*, limit: int = 20, now: dt.datetime | None = None) -> list[int]:
     """Claims up to `limit` due deliveries, oldest first; returns their ids."""
     now = now or timezone.now()
+    return retry_locked(lambda: _claim_due(limit, now), "Claim due")
+
+
+def _claim_due(limit: int, now: dt.datetime) -> list[int]:
     with transaction.atomic():
         # SKIP LOCKED: a second worker passes over the rows the first is claiming instead of
         # waiting for them, and takes the next ones. SQLite ignores FOR UPDATE; there the
@@ -220,6 +262,15 @@ def _record(delivery: Delivery, result: Result) -> str:
         fields |= {"status": Status.PENDING, "next_attempt_at": now + wait}
     else:
         fields |= {"status": Status.FAILED}
+    # The send has happened: the record must be written, or the claim runs out and the
+    # delivery goes out a second time.
+    retry_locked(lambda: _write_record(delivery, result, outcome, fields, now), "Record")
+    return outcome
+
+
+def _write_record(
+    delivery: Delivery, result: Result, outcome: str, fields: dict, now: dt.datetime
+) -> None:
     with transaction.atomic():
         if result.record_attempt:
             DeliveryAttempt.objects.create(
@@ -244,7 +295,6 @@ def _record(delivery: Delivery, result: Result) -> str:
                 ),
                 updated_at=now,
             )
-    return outcome
 
 
 def _note_endpoint_health(delivery: Delivery, outcome: str, error: str, now: dt.datetime) -> None:
