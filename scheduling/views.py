@@ -58,7 +58,10 @@ def _posted(request: HttpRequest) -> Any:
 
 
 def get_doctor_by_slug(slug: str) -> DoctorProfile:
-    return get_object_or_404(DoctorProfile.objects.listed(), slug=slug)
+    doctor = selectors.listed_doctor(slug)
+    if doctor is None:
+        raise Http404("No such doctor.")
+    return doctor
 
 
 def get_own_doctor_profile(user: User) -> DoctorProfile:
@@ -207,16 +210,8 @@ def _doctor_and_opening(
     query when the link is good: the slot with its doctor."""
     query = OpeningQuery(data)
     if query.is_valid():
-        slot = next(
-            iter(
-                Slot.objects.select_related("doctor__user", "doctor__specialty", "doctor__branch")
-                .filter(public_id=query.cleaned_data["slot"], doctor__slug=slug)
-                .order_by()[:1]
-            ),
-            None,
-        )
-        # Listed, checked on the row: as a subquery it cost a third of the query's time.
-        if slot is not None and slot.doctor.is_listed:
+        slot = selectors.listed_doctor_slot(slug, query.cleaned_data["slot"])
+        if slot is not None:
             return slot.doctor, slot, query.cleaned_data["date"]
     doctor = get_doctor_by_slug(slug)
     opening = _opening_from_query(data, doctor)
