@@ -27,7 +27,9 @@ def columns(model: type[Model], alias: str) -> str:
 
 
 @functools.cache
-def _layout(model: type[Model], alias: str) -> tuple[list[str], list[tuple[int, Any, list]]]:
+def _layout(
+    model: type[Model], alias: str
+) -> tuple[list[str], int, list[tuple[int, Any, list[Any]]]]:
     # Per database alias, not per connection: the converters depend on the alias's settings
     # (its backend, its time zone), alike for each thread's connection to it.
     names, converters = [], []
@@ -37,22 +39,26 @@ def _layout(model: type[Model], alias: str) -> tuple[list[str], list[tuple[int, 
         found = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
         if found:
             converters.append((i, col, found))
-    return names, converters
+    return names, names.index(model._meta.pk.attname), converters
 
 
 def instances(row: Sequence[Any], *models: type[Model]) -> list[Any]:
     """One instance of each model from the row, in order: the row holds each model's
-    `columns()` one after the other."""
+    `columns()` one after the other. None for a model whose primary key is NULL (a LEFT
+    JOIN that found nothing)."""
     values = list(row)
-    made = []
+    made: list[Any] = []
     start = 0
     for model in models:
-        names, converters = _layout(model, connection.alias)
+        names, pk, converters = _layout(model, connection.alias)
         end = start + len(names)
         part = values[start:end]
+        start = end
+        if part[pk] is None:
+            made.append(None)
+            continue
         for i, col, found in converters:
             for convert in found:
                 part[i] = convert(part[i], col, connection)
         made.append(model.from_db(connection.alias, names, part))
-        start = end
     return made

@@ -53,28 +53,27 @@ def get_appointment_for_user(user: User, public_id: UUID) -> Appointment:
         raise Http404("No such appointment.") from exc
 
 
-# The doctor page's, the grid's and the booking's first read, in plain SQL (common.rows):
-# through the ORM, building this query with its three joins cost twenty times running it.
-# The joins are DoctorProfile.objects.listed()'s: an active account, a specialty, a branch.
-_LISTED_JOINS = (
-    " JOIN accounts_user u ON u.id = d.user_id AND u.is_active"
-    " JOIN directory_specialty s ON s.id = d.specialty_id"
-    " JOIN directory_branch b ON b.id = d.branch_id"
-)
-
-
+# The doctor page's, the grid's and the booking's reads of a doctor, in plain SQL
+# (common.rows): through the ORM, building the query with its three joins cost twenty times
+# running it. Listed is DoctorProfile.objects.listed(): an active account, a specialty and a
+# branch; otherwise the specialty and the branch may be missing (None).
 @functools.cache
-def _listed_sql(slot: bool) -> str:
-    """The doctor's, the user's, the specialty's and the branch's columns (after the slot's,
-    when `slot`), from the listed doctors. Column names from the models, no input."""
+def _doctor_sql(*, slot: bool, listed: bool) -> str:
+    """The slot's columns (when `slot`), then the doctor's, the user's, the specialty's and
+    the branch's. Names from the models' metadata, no input."""
     tables = [(DoctorProfile, "d"), (User, "u"), (Specialty, "s"), (Branch, "b")]
-    if slot:
-        tables.insert(0, (Slot, "sl"))
     sources = "accounts_doctorprofile d"
     if slot:
+        tables.insert(0, (Slot, "sl"))
         sources = "scheduling_slot sl JOIN accounts_doctorprofile d ON d.id = sl.doctor_id"
     select = ", ".join(columns(model, alias) for model, alias in tables)
-    return f"SELECT {select} FROM {sources}{_LISTED_JOINS}"  # noqa: S608
+    join = "JOIN" if listed else "LEFT JOIN"
+    return (
+        f"SELECT {select} FROM {sources}"  # noqa: S608
+        f" JOIN accounts_user u ON u.id = d.user_id{' AND u.is_active' if listed else ''}"
+        f" {join} directory_specialty s ON s.id = d.specialty_id"
+        f" {join} directory_branch b ON b.id = d.branch_id"
+    )
 
 
 def _doctor_from(row: tuple[Any, ...], *before: type[Model]) -> list[Any]:
@@ -86,10 +85,19 @@ def _doctor_from(row: tuple[Any, ...], *before: type[Model]) -> list[Any]:
     return [*found, doctor]
 
 
+def _slot_from(row: tuple[Any, ...] | None) -> Slot | None:
+    if row is None:
+        return None
+    slot, doctor = _doctor_from(row, Slot)
+    slot.doctor = doctor
+    found: Slot = slot
+    return found
+
+
 def listed_doctor(slug: str) -> DoctorProfile | None:
     """The listed doctor with that slug, with the user, specialty and branch; else None."""
     with connection.cursor() as cursor:
-        cursor.execute(_listed_sql(False) + " WHERE d.slug = %s", [slug])
+        cursor.execute(_doctor_sql(slot=False, listed=True) + " WHERE d.slug = %s", [slug])
         row = cursor.fetchone()
     return None if row is None else _doctor_from(row)[0]
 
@@ -100,15 +108,23 @@ def listed_doctor_slot(slug: str, slot_public_id: UUID) -> Slot | None:
     public_id = Slot._meta.get_field("public_id").get_db_prep_value(slot_public_id, connection)
     with connection.cursor() as cursor:
         cursor.execute(
-            _listed_sql(True) + " WHERE sl.public_id = %s AND d.slug = %s", [public_id, slug]
+            _doctor_sql(slot=True, listed=True) + " WHERE sl.public_id = %s AND d.slug = %s",
+            [public_id, slug],
         )
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    slot, doctor = _doctor_from(row, Slot)
-    slot.doctor = doctor
-    found: Slot = slot
-    return found
+        return _slot_from(cursor.fetchone())
+
+
+def slot_locking_doctor(slot_pk: int, doctor_pk: int) -> Slot | None:
+    """The doctor's slot with the doctor (user, specialty, branch), the doctor's row locked
+    FOR NO KEY UPDATE on PostgreSQL (SQLite serialises every writer); None when the slot is
+    not the doctor's. In the caller's transaction."""
+    lock = " FOR NO KEY UPDATE OF d" if connection.features.has_select_for_no_key_update else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _doctor_sql(slot=True, listed=False) + " WHERE sl.id = %s AND sl.doctor_id = %s" + lock,
+            [slot_pk, doctor_pk],
+        )
+        return _slot_from(cursor.fetchone())
 
 
 def doctor_profile_of(user: User) -> DoctorProfile | None:

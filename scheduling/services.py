@@ -285,14 +285,10 @@ def _lock_opening(slot: Slot, doctor: DoctorProfile) -> Slot:
     changes lock the doctor, then the slots, and locking both here deadlocked with them.
     After a wait for the lock PostgreSQL re-reads the locked row, not the slot, so whether
     the slot is still active is read again by the next statement (`_absence_and_clash`)."""
-    try:
-        return (
-            Slot.objects.select_for_update(no_key=True, of=("doctor",))
-            .select_related("doctor__user", "doctor__specialty", "doctor__branch")
-            .get(pk=slot.pk, doctor=doctor.pk)
-        )
-    except Slot.DoesNotExist:
-        raise _not_a_slot_of(doctor) from None
+    locked = selectors.slot_locking_doctor(slot.pk, doctor.pk)
+    if locked is None:
+        raise _not_a_slot_of(doctor)
+    return locked
 
 
 # After the doctor's lock, in a statement of its own (so that it sees what committed while

@@ -9,7 +9,7 @@ import uuid
 from decimal import Decimal
 
 import pytest
-from django.db import models
+from django.db import connection, models, transaction
 
 from accounts.models import DoctorProfile, User
 from accounts.tests.factories import DoctorProfileFactory
@@ -78,3 +78,22 @@ def test_listed_doctor_slot_reads_the_slot_with_its_doctor(django_assert_num_que
     user.is_active = False
     user.save()
     assert selectors.listed_doctor_slot(slug, slot.public_id) is None
+
+
+def test_slot_locking_doctor_reads_any_doctor_of_the_slot(django_assert_num_queries) -> None:
+    """The booking's read under the doctor's lock: a doctor not listed is read too (the
+    rules then refuse with their own message), a missing specialty or branch is None."""
+    slot = SlotFactory(doctor__specialty=None, doctor__user__is_active=False)
+    other = SlotFactory()
+    with transaction.atomic(), django_assert_num_queries(1) as captured:
+        read = selectors.slot_locking_doctor(slot.pk, slot.doctor_id)
+        assert read is not None
+        assert read.doctor.specialty is None
+        assert read.doctor.user.is_active is False
+    if connection.vendor == "postgresql":
+        assert captured.captured_queries[0]["sql"].endswith("FOR NO KEY UPDATE OF d")
+    assert fields(read) == fields(Slot.objects.get(pk=slot.pk))
+    assert fields(read.doctor) == fields(DoctorProfile.objects.get(pk=slot.doctor_id))
+    assert fields(read.doctor.branch) == fields(slot.doctor.branch)
+    with transaction.atomic():
+        assert selectors.slot_locking_doctor(other.pk, slot.doctor_id) is None
