@@ -17,8 +17,10 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.core.signals import setting_changed
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count
+from django.dispatch import receiver
 from django.utils import timezone
 
 from accounts.models import DoctorProfile, User
@@ -153,17 +155,37 @@ def _sync_environment_endpoint(endpoints: list[WebhookEndpoint]) -> None:
         mirror.save()
 
 
-def endpoints_for(event_type: str) -> list[WebhookEndpoint]:
-    endpoints = list(WebhookEndpoint.objects.filter(Q(is_active=True) | Q(from_environment=True)))
-    _sync_environment_endpoint(endpoints)
-    return [e for e in endpoints if e.is_active and e.wants(event_type)]
+# The (URL, secret) this process last put the mirror row in step with. Only that sync writes
+# the row's URL and secret (the admin shows them read-only), so once in step it stays so:
+# the row is read again only when the settings change (tests) or after a restart. Set after
+# the commit: a rolled-back sync has put nothing in step.
+_mirror_synced: tuple[str, str] | None = None
+
+
+@receiver(setting_changed)
+def _forget_mirror(*, setting: str, **kwargs: Any) -> None:
+    global _mirror_synced
+    if setting in ("N8N_WEBHOOK_URL", "WEBHOOK_SECRET"):
+        _mirror_synced = None
+
+
+def _ensure_environment_endpoint() -> None:
+    pair = (settings.N8N_WEBHOOK_URL, settings.WEBHOOK_SECRET)
+    if _mirror_synced == pair:
+        return
+    _sync_environment_endpoint(list(WebhookEndpoint.objects.filter(from_environment=True)))
+
+    def remember() -> None:
+        global _mirror_synced
+        _mirror_synced = pair
+
+    transaction.on_commit(remember)
 
 
 # --- Recording ----------------------------------------------------------------------------
 
 
-def _hand_off(deliveries: list[Delivery]) -> None:
-    ids = [d.pk for d in deliveries]
+def _hand_off(ids: list[int]) -> None:
     if ids and settings.NOTIFICATIONS_SEND_ON_COMMIT:
         from notifications import dispatch
 
@@ -173,21 +195,58 @@ def _hand_off(deliveries: list[Delivery]) -> None:
         transaction.on_commit(partial(dispatch.submit, ids), robust=True)
 
 
+# An endpoint wants the events its list names, or every event when the list is empty
+# (WebhookEndpoint.wants), in each database's JSON.
+_WANTS = {
+    "postgresql": "(jsonb_array_length(e.event_types) = 0 OR e.event_types ? %s)",
+    "sqlite": (
+        "(json_array_length(e.event_types) = 0"
+        " OR EXISTS (SELECT 1 FROM json_each(e.event_types) WHERE json_each.value = %s))"
+    ),
+}
+
+
+def _insert_deliveries(event: Event, mails: list[tuple[str, str]]) -> list[int]:
+    """One statement for all of an event's deliveries: a webhook delivery to each active
+    endpoint that wants the event (selected by the INSERT itself: the endpoints are not read
+    into Python for each event), then each e-mail. Each column holds what Delivery.save()
+    would write, defaults included; the ones still empty (NULL) are left out. Returns the
+    new ids."""
+    endpoint = Delivery._meta.get_field("endpoint")
+    hook = Delivery(event=event, channel=Delivery.Channel.WEBHOOK)
+    fields = [
+        f
+        for f in Delivery._meta.concrete_fields
+        if not f.primary_key and (f is endpoint or f.pre_save(hook, True) is not None)
+    ]
+
+    def values(delivery: Delivery) -> list[Any]:
+        return [f.get_db_prep_save(f.pre_save(delivery, True), connection) for f in fields]
+
+    params = [v for f, v in zip(fields, values(hook), strict=True) if f is not endpoint]
+    params.append(event.type)
+    sql = (
+        f"INSERT INTO {Delivery._meta.db_table} ({', '.join(str(f.column) for f in fields)})"  # noqa: S608
+        f" SELECT {', '.join('e.id' if f is endpoint else '%s' for f in fields)}"
+        f" FROM {WebhookEndpoint._meta.db_table} e"
+        f" WHERE e.is_active AND {_WANTS[connection.vendor]}"
+    )
+    for to, kind in mails:
+        sql += f" UNION ALL SELECT {', '.join('%s' for _ in fields)}"
+        params += values(
+            Delivery(event=event, channel=Delivery.Channel.EMAIL, recipient=to, mail=kind)
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(sql + " RETURNING id", params)
+        return [pk for (pk,) in cursor.fetchall()]
+
+
 def _save(event: Event, mails: list[tuple[str, str]], *, hand_off: bool) -> Event:
     event.save(force_insert=True)
-    deliveries = [
-        Delivery(event=event, channel=Delivery.Channel.WEBHOOK, endpoint=endpoint)
-        for endpoint in endpoints_for(event.type)
-    ]
-    deliveries += [
-        Delivery(event=event, channel=Delivery.Channel.EMAIL, recipient=to, mail=kind)
-        for to, kind in mails
-        if to
-    ]
-    if deliveries:
-        deliveries = Delivery.objects.bulk_create(deliveries)
+    _ensure_environment_endpoint()
+    ids = _insert_deliveries(event, [(to, kind) for to, kind in mails if to])
     if hand_off:
-        _hand_off(deliveries)
+        _hand_off(ids)
     return event
 
 
@@ -346,5 +405,5 @@ def retry_now(*, deliveries: Any, now: dt.datetime | None = None) -> list[int]:
             continue
         d.save(update_fields=["status", "next_attempt_at", "max_attempts", "updated_at"])
         ids.append(d.pk)
-    _hand_off([Delivery(pk=pk) for pk in ids])
+    _hand_off(ids)
     return ids

@@ -6,7 +6,8 @@ import datetime as dt
 from collections.abc import Callable
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from pytest_django.fixtures import Settings
 from pytest_httpserver import HTTPServer
 from time_machine import TimeMachineFixture
@@ -58,6 +59,44 @@ def test_rolled_back_booking_leaves_no_event(
     assert Appointment.objects.count() == 0
     assert Event.objects.count() == 0
     assert Delivery.objects.count() == 0
+
+
+def test_the_endpoints_are_not_read_for_each_event(
+    book: Callable[..., Appointment], receiver: HTTPServer, django_capture_on_commit_callbacks
+) -> None:
+    """The deliveries are inserted by one statement that selects the endpoints itself; the
+    row that mirrors N8N_WEBHOOK_URL is read once per process (and setting), after which
+    no event reads an endpoint."""
+    with django_capture_on_commit_callbacks(execute=True):
+        book(0)
+    with CaptureQueriesContext(connection) as queries:
+        book(1)
+    reads = [
+        q["sql"]
+        for q in queries.captured_queries
+        if "notifications_webhookendpoint" in q["sql"] and not q["sql"].startswith("INSERT")
+    ]
+    assert reads == []
+    assert [d.event.type for d in webhook_deliveries()] == ["appointment.booked"] * 2
+
+
+def test_a_rolled_back_first_event_leaves_the_environment_endpoint_to_the_next(
+    book: Callable[..., Appointment], receiver: HTTPServer, django_capture_on_commit_callbacks
+) -> None:
+    """The mirror row made by a change that rolled back is gone: the next event makes it
+    again rather than trusting the first."""
+
+    def book_then_fail() -> None:
+        with transaction.atomic():
+            book(0)
+            raise Boom
+
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(Boom):
+        book_then_fail()
+    assert WebhookEndpoint.objects.count() == 0
+    book(1)
+    assert len(webhook_deliveries()) == 1
+    assert WebhookEndpoint.objects.get().from_environment
 
 
 def test_refused_booking_leaves_no_event(
