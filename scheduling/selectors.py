@@ -127,6 +127,22 @@ def slot_locking_doctor(slot_pk: int, doctor_pk: int) -> Slot | None:
         return _slot_from(cursor.fetchone())
 
 
+def user_locked(pk: int) -> User:
+    """The user's row, locked FOR UPDATE on PostgreSQL (SQLite serialises every writer), in
+    plain SQL as the booking's other reads; the caller's transaction."""
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {columns(User, 'u')} FROM accounts_user u WHERE u.id = %s{lock}",  # noqa: S608
+            [pk],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise User.DoesNotExist
+    user: User = instances(row, User)[0]
+    return user
+
+
 def doctor_profile_of(user: User) -> DoctorProfile | None:
     """The doctor's own profile; None for anyone else, or a doctor whose profile is not set
     up yet."""

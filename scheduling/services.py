@@ -241,8 +241,7 @@ def _lock_appointment(appointment: Appointment, *related: str) -> Appointment:
 def _lock_patient(patient: User) -> User:
     # One patient's bookings run one at a time, so the overlap check above cannot be raced by
     # the same patient booking two doctors at once (SQLite already serialises every writer).
-    locked: User = User.objects.select_for_update().get(pk=patient.pk)
-    return locked
+    return selectors.user_locked(patient.pk)
 
 
 def book(

@@ -97,3 +97,14 @@ def test_slot_locking_doctor_reads_any_doctor_of_the_slot(django_assert_num_quer
     assert fields(read.doctor.branch) == fields(slot.doctor.branch)
     with transaction.atomic():
         assert selectors.slot_locking_doctor(other.pk, slot.doctor_id) is None
+
+
+def test_user_locked_is_the_users_row_locked(django_assert_num_queries) -> None:
+    user = DoctorProfileFactory().user
+    with transaction.atomic(), django_assert_num_queries(1) as captured:
+        locked = selectors.user_locked(user.pk)
+    if connection.vendor == "postgresql":
+        assert captured.captured_queries[0]["sql"].endswith("FOR UPDATE")
+    assert fields(locked) == fields(User.objects.get(pk=user.pk))
+    with transaction.atomic(), pytest.raises(User.DoesNotExist):
+        selectors.user_locked(user.pk + 1000)
