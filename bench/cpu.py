@@ -5,16 +5,16 @@ with the machine's load.
 
     DJANGO_SETTINGS_MODULE=bench.settings CLINIC_IGNORE_DOTENV=1 SECRET_KEY=… LOCAL_HTTP=1 \
         ALLOWED_HOSTS=127.0.0.1 RATELIMIT_ENABLED=0 NOTIFICATIONS_SEND_ON_COMMIT=0 \
-        DATABASE_URL=… .venv/bin/python bench/cpu.py [--rounds 7] [--n 200] [--profile PAGE]
+        EMAIL_URL=dummymail:// N8N_WEBHOOK_URL= DATABASE_URL=… PYTHONPATH=. \
+        .venv/bin/python bench/cpu.py [--rounds 7] [--n 200] [--only NAMES] [--profile PAGE]
 
-    make cpu-bench                  # the same, on a copy of the demo data (var/cpu-bench/)
-
-Runs over a database with the demo data (`seed_demo`): each page is requested `n` times per
-round, the best round is printed (milliseconds of CPU per request), and each page beside the
-bare view (`HttpResponse("ok")`) and the about page. Bookings are real: each round books `n`
-free openings, as signed-in patients with their own sessions, as a browser would post them
-(CSRF token included), and then cancels them again through the database, so that a run can
-be repeated. `--profile PAGE` prints cProfile's top functions for that page instead.
+Runs over a database with the demo data (`migrate`, `seed_demo`, `collectstatic`): each
+page is requested `n` times per round, the best round is printed (milliseconds of CPU per
+request), and each page beside the bare view (`HttpResponse("ok")`) and the about page.
+Bookings are real: each round books `n` free openings, as signed-in patients with their own
+sessions, as a browser would post them (CSRF token included), then deletes them (straight
+from the table: the bench's own rows), so that a run can be repeated. `--profile PAGE` prints
+cProfile's top functions for that page instead.
 """
 
 from __future__ import annotations
