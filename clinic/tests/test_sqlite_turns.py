@@ -94,10 +94,16 @@ def test_no_turn_within_the_timeout_is_database_is_locked_and_reads_go_on(
 
 
 def test_threads_get_their_turns_in_the_order_they_asked() -> None:
+    connection.settings_dict["OPTIONS"]["timeout"] = 10.0  # the queue below takes a while
     order: list[int] = []
+    go = [threading.Event() for _ in range(5)]
+    ready = threading.Barrier(6)
 
     def write(n: int) -> None:
         try:
+            Session.objects.exists()  # connected, so that asking is all that is left
+            ready.wait()
+            go[n].wait()
             with transaction.atomic():
                 order.append(n)
                 SessionStore().create()
@@ -105,14 +111,17 @@ def test_threads_get_their_turns_in_the_order_they_asked() -> None:
             connections.close_all()
 
     threads = [threading.Thread(target=write, args=(n,)) for n in range(5)]
+    for thread in threads:
+        thread.start()
+    ready.wait()
     with transaction.atomic():
         SessionStore().create()
-        for thread in threads:
-            thread.start()
-            # Long enough for the thread to queue (it has nothing else to do first).
-            time.sleep(0.2)
+        for event in go:
+            event.set()
+            # Long enough for that thread to ask for its turn (it has nothing else to do).
+            time.sleep(0.3)
     for thread in threads:
-        thread.join(10)
+        thread.join(20)
 
     assert order == [0, 1, 2, 3, 4]
     assert Session.objects.count() == 6
