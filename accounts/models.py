@@ -12,6 +12,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.text import slugify
+from django.utils.translation import gettext_lazy as _
 
 from accounts import normalise
 from common.kept import KeptForever, KeptQuerySet, RecordedQuerySet
@@ -96,6 +97,10 @@ class User(KeptForever, AbstractBaseUser, PermissionsMixin):
     full_name = models.CharField(max_length=150)
     phone = models.CharField(max_length=20, help_text="Stored in international form (+49…).")
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.PATIENT)
+    # The language the person chose (the header's switcher, or the one they registered in); ""
+    # until then. Their pages after login, their e-mails and .ics invitations use it
+    # (clinic.i18n). No choices here: settings.LANGUAGES comes from the environment.
+    language = models.CharField(_("language"), max_length=10, blank=True, default="")
     admin_seat = models.PositiveSmallIntegerField(
         null=True, blank=True, editable=False, help_text="Which of the two admin seats."
     )

@@ -520,3 +520,13 @@ def user_for_calendar_token(token: str) -> User | None:
     if feed is None or not has_calendar(feed.user):
         return None
     return feed.user
+
+
+def set_language(*, user: User, language: str) -> bool:
+    """Keep `language` (one of settings.LANGUAGES) as the person's choice. False when it is
+    not offered or already theirs."""
+    if language not in dict(settings.LANGUAGES) or user.language == language:
+        return False
+    user.language = language
+    user.save(update_fields=["language"])
+    return True

@@ -4,11 +4,13 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils import translation
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import services
@@ -23,6 +25,7 @@ from accounts.forms import (
 )
 from accounts.http import AuthenticatedRequest
 from accounts.models import CalendarFeed, PatientProfile, User
+from common import i18n
 from common.ratelimit import limit
 
 # The new feed URL waits here between the POST that made it and the page that shows it once.
@@ -52,7 +55,7 @@ def register(request: HttpRequest) -> HttpResponse:
         try:
             if as_doctor:
                 d = form.cleaned_data
-                services.apply_as_doctor(
+                user = services.apply_as_doctor(
                     **form.account_kwargs(),
                     specialty=d["specialty"],
                     branch=d["branch"],
@@ -61,11 +64,13 @@ def register(request: HttpRequest) -> HttpResponse:
                     emergency_contact=d["emergency_contact"],
                 )
             else:
-                services.register_patient(
+                user = services.register_patient(
                     **form.account_kwargs(),
                     date_of_birth=form.cleaned_data["date_of_birth"],
                     medical_history=form.cleaned_data["medical_history"],
                 )
+            # The language the page was read in: their e-mails until they choose another.
+            services.set_language(user=user, language=translation.get_language() or "")
         except services.IdentifierTaken:
             created = False
         except ValidationError as exc:
@@ -92,6 +97,12 @@ class LoginView(auth_views.LoginView):
     form_class = LoginForm
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
+
+    def form_valid(self, form: AuthenticationForm) -> HttpResponse:
+        response = super().form_valid(form)
+        # The language the person chose before, in this browser too from now on.
+        i18n.remember(self.request, form.get_user().language)
+        return response
 
 
 @login_required

@@ -68,6 +68,9 @@ MIDDLEWARE = [
     "api.middleware.JsonErrorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language: the switcher's cookie (set at login from the account's choice), else the
+    # browser's Accept-Language, else LANGUAGE_CODE.
+    "common.i18n.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     # Right after CommonMiddleware: a NUL in the path, the query or the body is a 400 (and a
     # body over the upload limit a 413) before anything uses it (common/badinput.py).
@@ -100,6 +103,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
@@ -178,7 +182,41 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 # --- Internationalisation and time -------------------------------------------------------
-LANGUAGE_CODE = "en-gb"
+# The languages the site offers (CLINIC_LANGUAGES, e.g. "en,de,ar") and the one it falls back
+# to (LANGUAGE_CODE) when neither the person's choice nor their browser's Accept-Language
+# names one of them. Each has a complete catalogue in locale/ (compiled by scripts/bootstrap).
+
+
+def gettext_noop(text: str) -> str:
+    """Marks a string for makemessages; Django's own would read the settings being made."""
+    return text
+
+
+_KNOWN_LANGUAGES = {
+    "en": gettext_noop("English"),
+    "de": gettext_noop("German"),
+    "ar": gettext_noop("Arabic"),
+}
+_languages = env.list("CLINIC_LANGUAGES", default=list(_KNOWN_LANGUAGES))
+_unknown = [code for code in _languages if code not in _KNOWN_LANGUAGES]
+if _unknown or not _languages:
+    raise ImproperlyConfigured(
+        f"CLINIC_LANGUAGES={','.join(_languages)!r}: each must be one of "
+        f"{', '.join(_KNOWN_LANGUAGES)} (the languages Clinic has translations for)."
+    )
+LANGUAGES = [(code, _KNOWN_LANGUAGES[code]) for code in _languages]
+LANGUAGE_CODE = env.str("LANGUAGE_CODE", default=_languages[0])
+if LANGUAGE_CODE not in _languages:
+    raise ImproperlyConfigured(
+        f"LANGUAGE_CODE={LANGUAGE_CODE!r} is not one of CLINIC_LANGUAGES ({', '.join(_languages)})."
+    )
+# locale/overrides holds corrections to Django's own catalogues (the admin's time shortcuts in
+# 24 hours), apart from the catalogues makemessages writes.
+LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "locale" / "overrides"]
+# The switcher's choice lasts a year in the browser; a signed-in person's is also kept on
+# their account (User.language) and applied again at each login.
+LANGUAGE_COOKIE_AGE = 365 * 24 * 60 * 60
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = env.str("CLINIC_TIME_ZONE", default="Europe/Berlin")
 USE_I18N = True
 USE_TZ = True
@@ -195,7 +233,8 @@ CLINIC_NAME = env.str("CLINIC_NAME", default="Clinic")
 # The site's address as its users reach it: the links in e-mails sent by the worker, which
 # serves no request to take the host from.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
-# Times in 24 hours everywhere, Django admin included (en-gb's own formats say "2:30 p.m.").
+# Times in 24 hours everywhere, Django admin included (Django's own English and Arabic
+# formats say "2:30 p.m." and "2:30 م").
 FORMAT_MODULE_PATH = ["clinic.formats"]
 
 # --- Static files -------------------------------------------------------------------------
@@ -294,6 +333,7 @@ SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = HTTPS_ONLY
 CSRF_COOKIE_SECURE = HTTPS_ONLY
+LANGUAGE_COOKIE_SECURE = HTTPS_ONLY
 SECURE_SSL_REDIRECT = HTTPS_ONLY
 SECURE_HSTS_SECONDS = 31_536_000 if HTTPS_ONLY else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS_ONLY

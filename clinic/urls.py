@@ -17,6 +17,7 @@ urlpatterns = [
     path("about/", views.about, name="about"),
     path("contact/", views.contact, name="contact"),
     path("health/", views.health, name="health"),
+    path("i18n/setlang/", views.set_language, name="set-language"),
     path("accounts/", include("accounts.urls")),
     path("doctors/", include("directory.urls")),
     path("", include("scheduling.urls")),

@@ -10,9 +10,12 @@ from django.shortcuts import redirect, render
 from django.template import loader
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import requires_csrf_token
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.i18n import set_language as django_set_language
 
+from accounts import services as accounts_services
 from clinic.forms import ContactForm
+from common import i18n
 from common.outage import DATABASE_RETRY_AFTER, database_unavailable
 from common.ratelimit import limit
 from directory.models import Branch, Specialty
@@ -96,3 +99,20 @@ def server_error(request: HttpRequest, template_name: str = "500.html") -> HttpR
         return response
     template = loader.get_template(template_name)
     return HttpResponseServerError(template.render({"clinic_name": settings.CLINIC_NAME}))
+
+
+@require_POST
+def set_language(request: HttpRequest) -> HttpResponse:
+    """The header's language switcher: Django's set_language (the cookie, then back to `next`),
+    and for a signed-in person the choice kept on their account, for their next login and their
+    e-mails."""
+    response = django_set_language(request)
+    if not i18n.supported(request.POST.get("language")):
+        # Django's own takes any language it has a catalogue for; we offer LANGUAGES only.
+        response.cookies.pop(settings.LANGUAGE_COOKIE_NAME, None)
+    if request.user.is_authenticated:
+        accounts_services.set_language(
+            user=request.user,
+            language=request.POST.get("language", ""),
+        )
+    return response

@@ -237,7 +237,14 @@ def snapshot() -> dict[str, Any]:
         ),
         "users": set(
             User.objects.values_list(
-                "national_id", "full_name", "email", "phone", "role", "is_active", "password"
+                "national_id",
+                "full_name",
+                "email",
+                "phone",
+                "role",
+                "is_active",
+                "password",
+                "language",
             )
         ),
         "histories": set(PatientProfile.objects.values_list("user_id", "medical_history")),
@@ -304,6 +311,18 @@ MATRIX: dict[str, list[Case]] = {
         Case("post", lambda s: "/contact/", (400,) * 8),
     ],
     "health": [Case("get", lambda s: "/health/", PUBLIC)],
+    # Anyone may choose a language (a cookie); a signed-in person's choice is kept on the
+    # account too.
+    "set-language": [
+        Case("get", lambda s: "/i18n/setlang/", (405,) * 8),
+        Case(
+            "post",
+            lambda s: "/i18n/setlang/",
+            ALL_REDIRECT,
+            data=lambda s: {"language": "de", "next": "/about/"},
+            writes=True,
+        ),
+    ],
     "accounts:register": [
         Case("get", lambda s: "/accounts/register/", ANONYMOUS_ONLY),
         Case("get", lambda s: "/accounts/register/?as=doctor", ANONYMOUS_ONLY),
