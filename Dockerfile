@@ -12,6 +12,14 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 COPY pyproject.toml README.md ./
 RUN python -m venv /venv && /venv/bin/pip install --upgrade pip && /venv/bin/pip install .
 
+# The translations' .mo files are built from the .po sources (they are not committed).
+FROM python:3.13-slim AS messages
+RUN apt-get update && apt-get install -y --no-install-recommends gettext \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY locale ./locale
+RUN find locale -name '*.po' -exec sh -c 'msgfmt --check -o "${1%.po}.mo" "$1"' _ {} \;
+
 FROM python:3.13-slim AS runtime
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PATH="/venv/bin:$PATH"
 RUN groupadd --system clinic && useradd --system --gid clinic --home /app clinic
@@ -19,6 +27,7 @@ WORKDIR /app
 COPY --from=builder /venv /venv
 COPY --from=frontend /src/node_modules ./node_modules
 COPY --chown=clinic:clinic . .
+COPY --from=messages --chown=clinic:clinic /src/locale ./locale
 # collectstatic needs settings to load; this key exists only during the build.
 RUN SECRET_KEY=build-only-not-secret DEBUG=False python manage.py collectstatic --noinput \
     && mkdir -p var && chown -R clinic:clinic var staticfiles
