@@ -1,5 +1,18 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import post_migrate
+from django.http import HttpRequest
+
+
+def remember_language(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
+    """At every login (the site's, Django admin's): the language the person chose before, in
+    this browser too from now on (common.i18n.LocaleMiddleware writes the cookie)."""
+    from common import i18n
+
+    if request is not None:
+        i18n.remember(request, getattr(user, "language", ""))
 
 
 class AccountsConfig(AppConfig):
@@ -15,3 +28,4 @@ class AccountsConfig(AppConfig):
         # Permissions only exist once migrate has created them, app by app; the admins' group
         # is brought up to date after each.
         post_migrate.connect(services.sync_admin_group_from_migrate)
+        user_logged_in.connect(remember_language, dispatch_uid="accounts.remember_language")

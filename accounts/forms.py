@@ -11,6 +11,7 @@ from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts import normalise, services
 from accounts.models import DoctorProfile, PatientProfile, User
@@ -35,19 +36,23 @@ class PhoneField(forms.CharField):
 class _AccountFields(forms.Form):
     """The identity fields every registration asks for, checked for duplicates."""
 
-    national_id = NationalIdField(label="National ID", max_length=40)
-    full_name = forms.CharField(max_length=150, validators=[normalise.validate_single_line])
+    national_id = NationalIdField(label=_("National ID"), max_length=40)
+    full_name = forms.CharField(
+        label=_("Full name"), max_length=150, validators=[normalise.validate_single_line]
+    )
     # The column's length: a form EmailField alone accepts up to 320 characters.
-    email = forms.EmailField(label="E-mail", max_length=254)
-    phone = PhoneField(max_length=30, help_text="With the country code if not local.")
+    email = forms.EmailField(label=_("E-mail"), max_length=254)
+    phone = PhoneField(
+        label=_("Phone"), max_length=30, help_text=_("With the country code if not local.")
+    )
     password1 = forms.CharField(
-        label="Password",
+        label=_("Password"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text=password_validation.password_validators_help_text_html(),
     )
     password2 = forms.CharField(
-        label="Password again",
+        label=_("Password again"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
@@ -62,7 +67,7 @@ class _AccountFields(forms.Form):
         data = self.cleaned_data
         p1, p2 = data.get("password1"), data.get("password2")
         if p1 and p2 and p1 != p2:
-            self.add_error("password2", "The two passwords differ.")
+            self.add_error("password2", _("The two passwords differ."))
         elif p1:
             probe = User(
                 national_id=data.get("national_id", ""),
@@ -87,19 +92,22 @@ class _AccountFields(forms.Form):
 
 
 class PatientRegistrationForm(_AccountFields):
-    date_of_birth = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    date_of_birth = forms.DateField(
+        label=_("Date of birth"), widget=forms.DateInput(attrs={"type": "date"})
+    )
     medical_history = forms.CharField(
+        label=_("Medical history"),
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
-        help_text="Optional: allergies, conditions, medication. Only your doctors see it.",
+        help_text=_("Optional: allergies, conditions, medication. Only your doctors see it."),
     )
 
     def clean_date_of_birth(self) -> dt.date:
         dob = self.cleaned_data["date_of_birth"]
         if dob > timezone.localdate():
-            raise ValidationError("The date of birth cannot be in the future.")
+            raise ValidationError(_("The date of birth cannot be in the future."))
         if dob.year < 1900:
-            raise ValidationError("Enter a date of birth after 1900.")
+            raise ValidationError(_("Enter a date of birth after 1900."))
         return dob
 
 
@@ -113,22 +121,28 @@ def _targets_of(field: str) -> QuerySet[Any]:
 class DoctorApplicationForm(_AccountFields):
     # The choices come from the directory app through DoctorProfile's own foreign keys, so
     # accounts needs no import of directory.
-    specialty = forms.ModelChoiceField(queryset=_targets_of("specialty"))
-    branch = forms.ModelChoiceField(queryset=_targets_of("branch"))
-    consultation_fee = forms.DecimalField(min_value=0, max_digits=8, decimal_places=2)
-    bio = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
-    emergency_contact = forms.CharField(max_length=150, required=False)
+    specialty = forms.ModelChoiceField(label=_("Specialty"), queryset=_targets_of("specialty"))
+    branch = forms.ModelChoiceField(label=_("Branch"), queryset=_targets_of("branch"))
+    consultation_fee = forms.DecimalField(
+        label=_("Consultation fee"), min_value=0, max_digits=8, decimal_places=2
+    )
+    bio = forms.CharField(
+        label=_("About me"), widget=forms.Textarea(attrs={"rows": 3}), required=False
+    )
+    emergency_contact = forms.CharField(
+        label=_("Emergency contact"), max_length=150, required=False
+    )
 
 
 class LoginForm(AuthenticationForm):
     username = NationalIdField(
-        label="National ID",
+        label=_("National ID"),
         max_length=40,
         widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}),
     )
     error_messages = {
-        "invalid_login": "The national ID or the password is not right.",
-        "inactive": "Your account is waiting for an admin to activate it.",
+        "invalid_login": _("The national ID or the password is not right."),
+        "inactive": _("Your account is waiting for an admin to activate it."),
     }
 
     def clean(self) -> dict[str, Any]:
@@ -155,11 +169,12 @@ class ResetForm(PasswordResetForm):
 
 
 class ProfileForm(forms.ModelForm):
-    phone = PhoneField(max_length=30)
+    phone = PhoneField(label=_("Phone"), max_length=30)
 
     class Meta:
         model = User
         fields = ["full_name", "email", "phone"]
+        labels = {"full_name": _("Full name"), "email": _("E-mail"), "phone": _("Phone")}
 
     def clean_full_name(self) -> str:
         value = self.cleaned_data["full_name"]
@@ -186,6 +201,7 @@ class PatientProfileForm(forms.ModelForm):
     class Meta:
         model = PatientProfile
         fields = ["date_of_birth", "medical_history"]
+        labels = {"date_of_birth": _("Date of birth"), "medical_history": _("Medical history")}
         widgets = {
             "date_of_birth": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "medical_history": forms.Textarea(attrs={"rows": 4}),
@@ -194,9 +210,9 @@ class PatientProfileForm(forms.ModelForm):
     def clean_date_of_birth(self) -> dt.date | None:
         dob = self.cleaned_data.get("date_of_birth")
         if dob and dob > timezone.localdate():
-            raise ValidationError("The date of birth cannot be in the future.")
+            raise ValidationError(_("The date of birth cannot be in the future."))
         if dob and dob.year < 1900:
-            raise ValidationError("Enter a date of birth after 1900.")
+            raise ValidationError(_("Enter a date of birth after 1900."))
         return dob
 
 
@@ -204,6 +220,12 @@ class DoctorProfileForm(forms.ModelForm):
     class Meta:
         model = DoctorProfile
         fields = ["bio", "consultation_fee", "emergency_contact", "email_on_new_booking"]
+        labels = {
+            "bio": _("About me"),
+            "consultation_fee": _("Consultation fee"),
+            "emergency_contact": _("Emergency contact"),
+            "email_on_new_booking": _("E-mail me about new bookings"),
+        }
         widgets = {"bio": forms.Textarea(attrs={"rows": 4})}
 
 
@@ -240,20 +262,25 @@ class WalkInForm(forms.Form):
     """A patient registering at the desk: their identity is checked there, in person."""
 
     national_id = NationalIdField(
-        label="National ID", max_length=40, help_text="As on the ID card you have seen."
+        label=_("National ID"), max_length=40, help_text=_("As on the ID card you have seen.")
     )
-    full_name = forms.CharField(max_length=150)
+    full_name = forms.CharField(label=_("Full name"), max_length=150)
     email = forms.EmailField(
-        label="E-mail",
+        label=_("E-mail"),
         max_length=254,
-        help_text="The patient gets a link here to choose their own password.",
+        help_text=_("The patient gets a link here to choose their own password."),
     )
-    phone = PhoneField(max_length=30, help_text="With the country code if not local.")
-    date_of_birth = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    phone = PhoneField(
+        label=_("Phone"), max_length=30, help_text=_("With the country code if not local.")
+    )
+    date_of_birth = forms.DateField(
+        label=_("Date of birth"), widget=forms.DateInput(attrs={"type": "date"})
+    )
     medical_history = forms.CharField(
+        label=_("Medical history"),
         widget=forms.Textarea(attrs={"rows": 2}),
         required=False,
-        help_text="Optional: allergies, conditions, medication. Only their doctors see it.",
+        help_text=_("Optional: allergies, conditions, medication. Only their doctors see it."),
     )
 
     def clean_email(self) -> str:
@@ -262,9 +289,9 @@ class WalkInForm(forms.Form):
     def clean_date_of_birth(self) -> dt.date:
         dob = self.cleaned_data["date_of_birth"]
         if dob > timezone.localdate():
-            raise ValidationError("The date of birth cannot be in the future.")
+            raise ValidationError(_("The date of birth cannot be in the future."))
         if dob.year < 1900:
-            raise ValidationError("Enter a date of birth after 1900.")
+            raise ValidationError(_("Enter a date of birth after 1900."))
         return dob
 
     def clean(self) -> dict[str, Any]:

@@ -77,11 +77,11 @@ class UserManager(BaseUserManager.from_queryset(UserQuerySet)):  # type: ignore[
 
 class User(KeptForever, AbstractBaseUser, PermissionsMixin):
     class Role(models.TextChoices):
-        PATIENT = "patient", "Patient"
-        DOCTOR = "doctor", "Doctor"
-        ADMIN = "admin", "Admin"
+        PATIENT = "patient", _("Patient")
+        DOCTOR = "doctor", _("Doctor")
+        ADMIN = "admin", _("Admin")
         # Reception staff of one branch: not an admin, so not in the two-admin cap.
-        FRONT_DESK = "front_desk", "Front desk"
+        FRONT_DESK = "front_desk", _("Front desk")
 
     # Names the user to API clients and in URLs: never the database id, nor the national ID
     # (which would end up in access logs).

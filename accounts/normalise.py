@@ -5,6 +5,7 @@ import re
 import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 _ID_SEPARATORS = re.compile(r"[\s\-]+")
 NATIONAL_ID_PATTERN = re.compile(r"^[0-9A-Z]{5,20}$")
@@ -18,7 +19,7 @@ def national_id(value: str) -> str:
 def validate_national_id(value: str) -> None:
     if not NATIONAL_ID_PATTERN.match(value or ""):
         raise ValidationError(
-            "Enter a national ID of 5 to 20 letters and digits (spaces and dashes are ignored).",
+            _("Enter a national ID of 5 to 20 letters and digits (spaces and dashes are ignored)."),
             code="invalid_national_id",
         )
 
@@ -28,11 +29,11 @@ def phone(value: str) -> str:
     try:
         number = phonenumbers.parse(value or "", settings.CLINIC_PHONE_REGION)
     except phonenumbers.NumberParseException as exc:
-        raise ValidationError("Enter a valid phone number.", code="invalid_phone") from exc
+        raise ValidationError(_("Enter a valid phone number."), code="invalid_phone") from exc
     # "Possible" only checks the length ("12" passes as a local number); "valid" checks the
     # number against the country's numbering plan.
     if not phonenumbers.is_valid_number(number):
-        raise ValidationError("Enter a valid phone number.", code="invalid_phone")
+        raise ValidationError(_("Enter a valid phone number."), code="invalid_phone")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -48,7 +49,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 def validate_single_line(value: str) -> None:
     if _CONTROL.search(value or ""):
         raise ValidationError(
-            "Write the name on one line, without line breaks or tabs.", code="multi_line"
+            _("Write the name on one line, without line breaks or tabs."), code="multi_line"
         )
 
 

@@ -21,6 +21,8 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import (
     ADMIN_SEATS,
@@ -37,7 +39,7 @@ from accounts.selectors import front_desk_branch_id
 logger = logging.getLogger(__name__)
 
 ADMIN_GROUP = "Clinic admins"
-ADMIN_CAP_MESSAGE = "This clinic already has two admins; a third cannot be added."
+ADMIN_CAP_MESSAGE = gettext_lazy("This clinic already has two admins; a third cannot be added.")
 
 # What the clinic's admins may do in Django admin. Nothing is ever hard-deleted, so no
 # "delete" permission is granted on anything.
@@ -64,7 +66,7 @@ class AdminCapReached(ValidationError):
 class NotFrontDesk(ValidationError):
     def __init__(self) -> None:
         super().__init__(
-            "Only an active front-desk account attached to a branch can do this.",
+            _("Only an active front-desk account attached to a branch can do this."),
             code="front_desk_only",
         )
 
@@ -78,11 +80,11 @@ def duplicate_errors(
         others = others.exclude(pk=exclude.pk)
     errors = {}
     if national_id and others.filter(national_id=national_id).exists():
-        errors["national_id"] = "An account with this national ID already exists."
+        errors["national_id"] = _("An account with this national ID already exists.")
     if email and others.filter(email__iexact=email).exists():
-        errors["email"] = "An account with this e-mail address already exists."
+        errors["email"] = _("An account with this e-mail address already exists.")
     if phone and others.filter(phone=phone).exists():
-        errors["phone"] = "An account with this phone number already exists."
+        errors["phone"] = _("An account with this phone number already exists.")
     return errors
 
 
@@ -104,7 +106,7 @@ def _create_user(
         errors = duplicate_errors(national_id=user.national_id, email=user.email, phone=user.phone)
         if errors:
             raise IdentifierTaken(errors) from exc
-        raise ValidationError("This account could not be created; try again.") from exc
+        raise ValidationError(_("This account could not be created; try again.")) from exc
     return user
 
 
@@ -123,7 +125,11 @@ def registration_received(*, email: str, password: str, created: bool) -> None:
     )
     try:
         send_mail(
-            f"{settings.CLINIC_NAME}: your registration", body, None, [email], fail_silently=False
+            _("%(clinic)s: your registration") % {"clinic": settings.CLINIC_NAME},
+            body,
+            None,
+            [email],
+            fail_silently=False,
         )
     except Exception:  # a mail server that is down must not turn a registration into a 500
         logger.exception("The registration e-mail could not be sent")
@@ -234,7 +240,7 @@ def create_account(
     role has after activation; active at once when `active` (the user is told), else it
     waits in the pending list like a registration."""
     if role not in User.Role.values:
-        raise ValidationError({"role": "Unknown role."})
+        raise ValidationError({"role": _("Unknown role.")})
     if role == User.Role.ADMIN:
         return create_admin(
             national_id=national_id,
@@ -386,7 +392,7 @@ def create_admin(
 def change_role(*, user: User, role: str) -> User:
     """Moves a user to another role, taking or giving back an admin seat."""
     if role not in User.Role.values:
-        raise ValidationError({"role": "Unknown role."})
+        raise ValidationError({"role": _("Unknown role.")})
     user = User.objects.select_for_update().get(pk=user.pk)
     if user.role == role:
         return user
@@ -486,9 +492,9 @@ def issue_calendar_token(*, user: User, now: dt.datetime | None = None) -> str:
     """A new private feed token for the user; the previous one stops working at once.
     Returns the token itself, which is not stored anywhere: show it to the user now."""
     if not has_calendar(user):
-        raise ValidationError("Only active patients and doctors have a calendar feed.")
+        raise ValidationError(_("Only active patients and doctors have a calendar feed."))
     token = secrets.token_urlsafe(32)
-    feed, _ = CalendarFeed.objects.select_for_update().get_or_create(user=user)
+    feed, _created = CalendarFeed.objects.select_for_update().get_or_create(user=user)
     feed.token_hash = calendar_token_hash(token)
     feed.issued_at = now or timezone.now()
     feed.revoked_at = None

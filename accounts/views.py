@@ -4,13 +4,13 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import translation
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import services
@@ -25,7 +25,6 @@ from accounts.forms import (
 )
 from accounts.http import AuthenticatedRequest
 from accounts.models import CalendarFeed, PatientProfile, User
-from common import i18n
 from common.ratelimit import limit
 
 # The new feed URL waits here between the POST that made it and the page that shows it once.
@@ -98,12 +97,6 @@ class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
 
-    def form_valid(self, form: AuthenticationForm) -> HttpResponse:
-        response = super().form_valid(form)
-        # The language the person chose before, in this browser too from now on.
-        i18n.remember(self.request, form.get_user().language)
-        return response
-
 
 @login_required
 def after_login(request: AuthenticatedRequest) -> HttpResponse:
@@ -139,7 +132,7 @@ def profile(request: AuthenticatedRequest) -> HttpResponse:
                 form.save()
                 if role_form is not None:
                     role_form.save()
-            messages.success(request, "Your details are saved.")
+            messages.success(request, _("Your details are saved."))
             return redirect("accounts:profile")
     status = 400 if request.method == "POST" else 200
     return render(
@@ -173,13 +166,13 @@ def calendar_feed(request: AuthenticatedRequest) -> HttpResponse:
         # Shown once on the next page: only the token's hash is stored.
         request.session[_NEW_FEED_TOKEN] = services.issue_calendar_token(user=user)
         messages.success(
-            request, "Your calendar feed has a new address; the old one no longer works."
+            request, _("Your calendar feed has a new address; the old one no longer works.")
         )
     elif action == "revoke":
         if services.revoke_calendar_token(user=user):
-            messages.success(request, "Your calendar feed is turned off.")
+            messages.success(request, _("Your calendar feed is turned off."))
     else:
-        messages.error(request, "Nothing was changed.")
+        messages.error(request, _("Nothing was changed."))
     return redirect("accounts:profile")
 
 

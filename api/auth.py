@@ -6,6 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja.security import APIKeyCookie, HttpBearer
 from ninja.utils import check_csrf
 
@@ -46,8 +47,10 @@ class BrowserSession(APIKeyCookie):
             raise ApiError(
                 403,
                 "csrf_failed",
-                "CSRF check failed: send the csrftoken cookie's value in an X-CSRFToken "
-                "header, or use a bearer token.",
+                _(
+                    "CSRF check failed: send the csrftoken cookie's value in an X-CSRFToken "
+                    "header, or use a bearer token."
+                ),
             )
         return user
 

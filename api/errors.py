@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
@@ -88,7 +89,7 @@ def install(api: NinjaAPI) -> None:
             for error in exc.errors
         ]
         where = ".".join(errors[0]["loc"]) if errors else ""
-        message = str(errors[0]["msg"]) if errors else "Invalid request."
+        message = str(errors[0]["msg"]) if errors else _("Invalid request.")
         detail = f"{where}: {message}" if where else message
         return respond(request, 422, body(422, detail, "validation_error", errors=errors))
 
@@ -108,24 +109,26 @@ def install(api: NinjaAPI) -> None:
             401,
             body(
                 401,
-                "Sign in: send 'Authorization: Bearer <access token>' (POST /api/v1/auth/token) "
-                "or use a signed-in browser session.",
+                _(
+                    "Sign in: send 'Authorization: Bearer <access token>' (POST "
+                    "/api/v1/auth/token) or use a signed-in browser session."
+                ),
                 "not_authenticated",
             ),
         )
 
     def on_throttled(request: HttpRequest, exc: Throttled) -> HttpResponse:
-        return respond(request, 429, body(429, "Too many requests; try again later."))
+        return respond(request, 429, body(429, _("Too many requests; try again later.")))
 
     def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
         status = exc.status_code
         return respond(request, status, body(status, str(exc) or reason_phrase(status)))
 
     def on_404(request: HttpRequest, exc: Http404) -> HttpResponse:
-        return respond(request, 404, body(404, "Not found."))
+        return respond(request, 404, body(404, _("Not found.")))
 
     def on_permission_denied(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
-        return respond(request, 403, body(403, str(exc) or "You may not do this."))
+        return respond(request, 403, body(403, str(exc) or _("You may not do this.")))
 
     def on_crash(request: HttpRequest, exc: Exception) -> HttpResponse:
         if database_unavailable(exc):
@@ -138,12 +141,12 @@ def install(api: NinjaAPI) -> None:
             response = respond(
                 request,
                 503,
-                body(503, "The service is briefly unavailable; try again in a few seconds."),
+                body(503, _("The service is briefly unavailable; try again in a few seconds.")),
             )
             response["Retry-After"] = str(DATABASE_RETRY_AFTER)
             return response
         logger.exception("API error on %s %s", request.method, request.path, exc_info=exc)
-        return respond(request, 500, body(500, "Something went wrong on our side."))
+        return respond(request, 500, body(500, _("Something went wrong on our side.")))
 
     def handle(exc_class: type[E], handler: Callable[[HttpRequest, E], HttpResponse]) -> None:
         # ninja types the handler as taking the exception or its class; it passes the
@@ -151,7 +154,7 @@ def install(api: NinjaAPI) -> None:
         api.add_exception_handler(exc_class, handler)  # type: ignore[arg-type]
 
     def on_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
-        return respond(request, 413, body(413, "The request body is too large."))
+        return respond(request, 413, body(413, _("The request body is too large.")))
 
     handle(ApiError, on_api_error)
     handle(NinjaValidationError, on_validation)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from api.errors import ApiError
@@ -22,10 +23,10 @@ def earlier(*, user: User, key: str, fingerprint: str) -> Appointment | None:
         raise ApiError(
             422,
             "idempotency_key_reused",
-            "This Idempotency-Key was already used for a different request.",
+            _("This Idempotency-Key was already used for a different request."),
         )
     if record.appointment is None:  # pragma: no cover - written in the claim's transaction
-        raise ApiError(409, "idempotency_in_progress", "This request is still being processed.")
+        raise ApiError(409, "idempotency_in_progress", _("This request is still being processed."))
     return record.appointment
 
 
@@ -53,5 +54,5 @@ def once(
     # Another request with this key committed between our start and our claim.
     made = earlier(user=user, key=key, fingerprint=fingerprint)
     if made is None:  # pragma: no cover - the claim failed on a row that now is gone
-        raise ApiError(409, "idempotency_in_progress", "Try this request again.")
+        raise ApiError(409, "idempotency_in_progress", _("Try this request again."))
     return made, True

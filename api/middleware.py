@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.utils.translation import gettext as _
 
 from api.errors import body, reason_phrase
 
@@ -31,9 +32,9 @@ class JsonErrorsMiddleware:
             return response
         status = response.status_code
         detail = {
-            404: "Not found.",
-            405: f"Method {request.method} is not allowed here.",
-            429: "Too many requests; try again later.",
+            404: _("Not found."),
+            405: _("Method %(method)s is not allowed here.") % {"method": request.method},
+            429: _("Too many requests; try again later."),
         }.get(status, reason_phrase(status) + ".")
         replacement = HttpResponse(
             json.dumps(body(status, detail)), status=status, content_type="application/json"

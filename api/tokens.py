@@ -17,6 +17,7 @@ import jwt
 from django.conf import settings
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from api.errors import ApiError
@@ -81,38 +82,40 @@ def _decode(token: str) -> dict[str, Any]:
     raise last_error
 
 
-def _article(word: str) -> str:
-    return "an" if word[:1] in "aeiou" else "a"
-
-
 def user_for(token: str, token_type: str) -> User:
     """The active user the token was issued to, or ApiError 401 saying why not."""
     try:
         payload = _decode(token)
     except jwt.ExpiredSignatureError as exc:
         raise ApiError(
-            401, "token_expired", "The token has expired: refresh it or sign in again."
+            401, "token_expired", _("The token has expired: refresh it or sign in again.")
         ) from exc
     except jwt.InvalidTokenError as exc:
-        raise ApiError(401, "invalid_token", "The token is not valid.") from exc
+        raise ApiError(401, "invalid_token", _("The token is not valid.")) from exc
     if payload.get("type") != token_type:
         raise ApiError(
-            401, "invalid_token", f"This is not {_article(token_type)} {token_type} token."
+            401,
+            "invalid_token",
+            _("This is not an access token.")
+            if token_type == "access"  # noqa: S105 (a token's type, not a secret)
+            else _("This is not a refresh token."),
         )
     try:
         public_id = uuid.UUID(str(payload["sub"]))
     except ValueError as exc:
-        raise ApiError(401, "invalid_token", "The token is not valid.") from exc
+        raise ApiError(401, "invalid_token", _("The token is not valid.")) from exc
     user: User | None = User.objects.filter(public_id=public_id).first()
     if user is None or not user.is_active:
-        raise ApiError(401, "inactive", "This account is not active.")
+        raise ApiError(401, "inactive", _("This account is not active."))
     if not constant_time_compare(
         str(payload["pwd"]), _password_fingerprint(user, payload["_secret"])
     ):
         raise ApiError(
             401,
             "token_revoked",
-            "This token was revoked: the password changed or the account was deactivated "
-            "since it was issued. Sign in again.",
+            _(
+                "This token was revoked: the password changed or the account was deactivated "
+                "since it was issued. Sign in again."
+            ),
         )
     return user

@@ -13,6 +13,7 @@ from django.contrib.admin import AdminSite
 from django.contrib.admin.apps import AdminConfig
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
+from django.utils.translation import gettext, ngettext
 
 
 @dataclass(frozen=True)
@@ -31,18 +32,20 @@ def waiting_for_admin() -> list[Waiting]:
     from accounts.models import User
     from clinic.models import ContactMessage
 
+    pending = User.objects.pending().count()
+    unanswered = ContactMessage.objects.filter(handled=False).count()
     return [
         Waiting(
-            User.objects.pending().count(),
-            "accounts waiting for activation",
+            pending,
+            ngettext("account waiting for activation", "accounts waiting for activation", pending),
             reverse("admin:accounts_user_changelist") + "?status=pending",
-            "No account waits for activation.",
+            gettext("No account waits for activation."),
         ),
         Waiting(
-            ContactMessage.objects.filter(handled=False).count(),
-            "contact messages not answered",
+            unanswered,
+            ngettext("contact message not answered", "contact messages not answered", unanswered),
             reverse("admin:clinic_contactmessage_changelist") + "?handled__exact=0",
-            "Every contact message is answered.",
+            gettext("Every contact message is answered."),
         ),
     ]
 

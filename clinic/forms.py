@@ -1,4 +1,5 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from clinic.models import ContactMessage
 
@@ -7,11 +8,18 @@ class ContactForm(forms.ModelForm):
     class Meta:
         model = ContactMessage
         fields = ["name", "email", "phone", "subject", "message"]
-        labels = {"name": "Your name", "email": "Your e-mail", "phone": "Your phone"}
+        labels = {
+            "name": _("Your name"),
+            "email": _("Your e-mail"),
+            "phone": _("Your phone"),
+            "subject": _("Subject"),
+            "message": _("Message"),
+        }
         help_texts = {
-            "email": "We answer at this address.",
-            "message": "Please do not write about an emergency here: call your local "
-            "emergency number.",
+            "email": _("We answer at this address."),
+            "message": _(
+                "Please do not write about an emergency here: call your local emergency number."
+            ),
         }
         widgets = {
             "name": forms.TextInput(attrs={"autocomplete": "name"}),
@@ -20,17 +28,17 @@ class ContactForm(forms.ModelForm):
             "message": forms.Textarea(attrs={"rows": 6}),
         }
         error_messages = {
-            "name": {"required": "Please tell us your name."},
+            "name": {"required": _("Please tell us your name.")},
             "email": {
-                "required": "Please give an e-mail address so that we can answer.",
-                "invalid": "This does not look like an e-mail address.",
+                "required": _("Please give an e-mail address so that we can answer."),
+                "invalid": _("This does not look like an e-mail address."),
             },
-            "subject": {"required": "Please give your message a subject."},
-            "message": {"required": "Please write your message."},
+            "subject": {"required": _("Please give your message a subject.")},
+            "message": {"required": _("Please write your message.")},
         }
 
     def clean_message(self) -> str:
         message = self.cleaned_data["message"].strip()
         if len(message) < 10:
-            raise forms.ValidationError("Please write a little more, at least 10 characters.")
+            raise forms.ValidationError(_("Please write a little more, at least 10 characters."))
         return message

@@ -1,13 +1,15 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from clinic import metrics as views_metrics
 from clinic import views
 
-admin.site.site_header = f"{settings.CLINIC_NAME} administration"
-admin.site.site_title = f"{settings.CLINIC_NAME} admin"
-admin.site.index_title = "Accounts, doctors and appointments"
+admin.site.site_header = format_lazy(_("{clinic} administration"), clinic=settings.CLINIC_NAME)
+admin.site.site_title = format_lazy(_("{clinic} admin"), clinic=settings.CLINIC_NAME)
+admin.site.index_title = _("Accounts, doctors and appointments")
 admin.site.site_url = "/"
 
 handler500 = "clinic.views.server_error"

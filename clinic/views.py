@@ -8,6 +8,7 @@ from django.db.utils import DatabaseError
 from django.http import HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
 from django.shortcuts import redirect, render
 from django.template import loader
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import requires_csrf_token
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -46,7 +47,7 @@ def contact(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(
-            request, "Thank you, your message has reached the clinic. We answer by e-mail."
+            request, _("Thank you, your message has reached the clinic. We answer by e-mail.")
         )
         return redirect("contact")
     return render(

@@ -15,6 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
 from django.middleware import locale
+from django.utils import translation
 
 # Set on the request by the login view: the signed-in person's saved language, which
 # LocaleMiddleware.process_response writes into the language cookie.
@@ -57,3 +58,33 @@ class LocaleMiddleware(locale.LocaleMiddleware):
                 samesite=settings.LANGUAGE_COOKIE_SAMESITE,  # type: ignore[arg-type]
             )
         return response
+
+
+# The date formats the templates write, in English as they are written there (Django's `date`
+# format characters), and what each becomes in another language: German puts a comma after the
+# weekday and a full stop after the day ("Montag, 15. Juni 2026"). Day and month names come
+# from Django's own catalogues. A format not listed here is used as it is.
+DATE_FORMATS: dict[str, dict[str, str]] = {
+    "de": {
+        "l j F Y": "l, j. F Y",
+        "l j F": "l, j. F",
+        "D j M": "D, j. M",
+        "D j M Y": "D, j. M Y",
+        "j M": "j. M",
+        "j F": "j. F",
+        "j M Y": "j. M Y",
+        "j F Y": "j. F Y",
+        "j M Y H:i": "j. M Y, H:i",
+        "l j F \\a\\t H:i": "l, j. F, H:i \\U\\h\\r",
+        "D j M H:i": "D, j. M, H:i",
+    },
+    "ar": {
+        "l j F \\a\\t H:i": "l j F، الساعة H:i",
+    },
+}
+
+
+def date_format_for(fmt: str, language: str | None = None) -> str:
+    """The format `fmt` (written for English) takes in `language` (default: the active one)."""
+    code = (language or translation.get_language() or "").split("-")[0]
+    return DATE_FORMATS.get(code, {}).get(fmt, fmt)

@@ -56,7 +56,7 @@ def test_doctor_sets_the_week_takes_an_afternoon_off_and_prints_a_day(
     expect(preview).to_contain_text("Wednesday: 9 slots, 09:00–12:00")
     snap(page, "35-doctor-working-hours")
     page.get_by_role("button", name="Save the working hours").click()
-    status(page).to_contain_text("45 slot(s) made, 38 retired")
+    status(page).to_contain_text("45 slots made, 38 retired")
     expect(page.get_by_label("Monday")).to_have_value("09:00-12:00")
 
     # One more slot, on Wednesday afternoon, which Quentin books.
@@ -116,7 +116,7 @@ def test_doctor_sets_the_week_takes_an_afternoon_off_and_prints_a_day(
     page.get_by_label("Hours", exact=True).fill("09:00-12:00")
     page.get_by_label("Length of a visit").select_option(label="20 minutes")
     page.get_by_role("button", name="Add the extra hours").click()
-    status(page).to_contain_text("9 extra slot(s) added")
+    status(page).to_contain_text("9 extra slots added")
     snap(page, "37-doctor-extra-hours")
 
     # The week of that Wednesday, then a day on, then the day to print.

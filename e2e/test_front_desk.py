@@ -131,7 +131,7 @@ def test_admin_adds_a_doctor_and_activates_a_pending_patient_from_their_page(
     admin.locator("#id_password").fill("demo-pass-123")
     admin.get_by_role("button", name="Log in").click()
     panel = admin.locator("#waiting")
-    expect(panel).to_contain_text("accounts waiting for activation")
+    expect(panel).to_contain_text("waiting for activation")
     snap(admin, "50-admin-index", check=False)
 
     # A new doctor, by the add form.

@@ -20,22 +20,26 @@ from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.encoding import force_bytes
+from django.utils.formats import date_format
 from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import User
+from common import i18n
 from notifications.models import Delivery, Event
 from scheduling import clock
 
 Mail = Delivery.Mail
 
 SUBJECTS = {
-    Mail.BOOKED: "Your appointment with {doctor} on {when} is booked",
-    Mail.CANCELLED: "Your appointment with {doctor} on {when} is cancelled",
-    Mail.RESCHEDULED: "Your appointment with {doctor} has moved to {when}",
-    Mail.REMINDER: "Reminder: your appointment with {doctor} on {when}",
-    Mail.DOCTOR_BOOKED: "New booking: {patient} on {when}",
+    Mail.BOOKED: gettext_lazy("Your appointment with %(doctor)s on %(when)s is booked"),
+    Mail.CANCELLED: gettext_lazy("Your appointment with %(doctor)s on %(when)s is cancelled"),
+    Mail.RESCHEDULED: gettext_lazy("Your appointment with %(doctor)s has moved to %(when)s"),
+    Mail.REMINDER: gettext_lazy("Reminder: your appointment with %(doctor)s on %(when)s"),
+    Mail.DOCTOR_BOOKED: gettext_lazy("New booking: %(patient)s on %(when)s"),
 }
 
 
@@ -62,7 +66,8 @@ def _context(event: Event) -> dict:
         "starts_at": starts,
         "ends_at": ends,
         "previous_starts_at": _instant(previous) if previous else None,
-        "when": f"{starts:%A} {starts.day} {starts:%B %Y} at {starts:%H:%M}",
+        "when": _("%(day)s at %(time)s")
+        % {"day": date_format(starts, i18n.date_format_for("l j F Y")), "time": f"{starts:%H:%M}"},
     }
 
 
@@ -84,8 +89,14 @@ def calendar_invitation(event: Event) -> tuple[bytes, str]:
     # UTC instants: exact for a one-off event, and no VTIMEZONE for the client to resolve.
     vevent.add("dtstart", ctx["starts_at"].astimezone(dt.UTC))
     vevent.add("dtend", ctx["ends_at"].astimezone(dt.UTC))
-    specialty = f" ({doctor['specialty']})" if doctor.get("specialty") else ""
-    vevent.add("summary", f"Appointment with {doctor['name']}{specialty}")
+    if doctor.get("specialty"):
+        summary = _("Appointment with %(doctor)s (%(specialty)s)") % {
+            "doctor": doctor["name"],
+            "specialty": doctor["specialty"],
+        }
+    else:
+        summary = _("Appointment with %(doctor)s") % {"doctor": doctor["name"]}
+    vevent.add("summary", summary)
     if branch:
         place = ", ".join(p for p in (branch["name"], branch.get("address")) if p)
         vevent.add("location", place)
@@ -102,9 +113,9 @@ def calendar_invitation(event: Event) -> tuple[bytes, str]:
 
 
 ACCOUNT_SUBJECTS = {
-    Mail.ACTIVATED: "Your {clinic} account is active",
-    Mail.SET_PASSWORD: "Welcome to {clinic}: choose your password",
-    Mail.NEW_REGISTRATION: "New registration waiting for activation: {name}",
+    Mail.ACTIVATED: gettext_lazy("Your %(clinic)s account is active"),
+    Mail.SET_PASSWORD: gettext_lazy("Welcome to %(clinic)s: choose your password"),
+    Mail.NEW_REGISTRATION: gettext_lazy("New registration waiting for activation: %(name)s"),
 }
 
 
@@ -142,7 +153,7 @@ def _account_context(delivery: Delivery) -> dict:
 def _build_account_mail(delivery: Delivery) -> EmailMultiAlternatives:
     kind = Mail(delivery.mail)
     ctx = _account_context(delivery)
-    subject = ACCOUNT_SUBJECTS[kind].format(clinic=settings.CLINIC_NAME, name=ctx["user"]["name"])
+    subject = ACCOUNT_SUBJECTS[kind] % {"clinic": settings.CLINIC_NAME, "name": ctx["user"]["name"]}
     template = f"emails/account_{kind.value}"
     message = EmailMultiAlternatives(
         subject=subject,
@@ -154,8 +165,31 @@ def _build_account_mail(delivery: Delivery) -> EmailMultiAlternatives:
     return message
 
 
+def recipient_language(delivery: Delivery) -> str:
+    """The language to write this mail in: the recipient's saved choice now (they may have
+    changed it since the event), else the one the event recorded for them, else the clinic's.
+    Whatever language the process sending it (the web request's thread, the worker) is in."""
+    saved = (
+        User.objects.filter(email__iexact=delivery.recipient)
+        .values_list("language", flat=True)
+        .first()
+    )
+    if i18n.supported(saved):
+        return str(saved)
+    data = delivery.event.payload.get("data", {})
+    person = data.get("patient") or data.get("user") or {}
+    recorded = person.get("language") if person.get("email") == delivery.recipient else None
+    return str(recorded) if i18n.supported(recorded) else settings.LANGUAGE_CODE
+
+
 def build(delivery: Delivery) -> EmailMultiAlternatives:
-    """The message for an e-mail delivery: text, HTML and (for the patient) the invitation."""
+    """The message for an e-mail delivery: text, HTML and (for the patient) the invitation,
+    in the recipient's language."""
+    with translation.override(recipient_language(delivery)):
+        return _build(delivery)
+
+
+def _build(delivery: Delivery) -> EmailMultiAlternatives:
     if delivery.mail in ACCOUNT_SUBJECTS:
         return _build_account_mail(delivery)
     event = delivery.event
@@ -164,9 +198,14 @@ def build(delivery: Delivery) -> EmailMultiAlternatives:
     # One line whatever the names hold: a line break in a header value stops the mail
     # (BadHeaderError), and events recorded before names were checked may carry one.
     subject = " ".join(
-        SUBJECTS[kind]
-        .format(doctor=ctx["doctor"]["name"], patient=ctx["patient"]["name"], when=ctx["when"])
-        .split()
+        (
+            SUBJECTS[kind]
+            % {
+                "doctor": ctx["doctor"]["name"],
+                "patient": ctx["patient"]["name"],
+                "when": ctx["when"],
+            }
+        ).split()
     )
     template = f"emails/appointment_{kind.value}"
     message = EmailMultiAlternatives(

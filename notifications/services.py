@@ -24,6 +24,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from accounts.models import DoctorProfile, User
+from common import i18n
 from notifications.models import Delivery, Event, EventType, WebhookEndpoint
 from scheduling import clock
 from scheduling.models import Appointment
@@ -118,6 +119,9 @@ def appointment_data(appt: Appointment, details: dict[str, Any]) -> dict[str, An
             "name": appt.patient.full_name,
             "email": appt.patient.email,
             "phone": appt.patient.phone,
+            # The language the patient reads (a code: "en", "de", "ar"), for a receiver that
+            # writes to them; the rest of the payload is codes and ISO dates.
+            "language": i18n.for_user(appt.patient),
         },
     }
 
@@ -312,6 +316,7 @@ def _user_data(user: User) -> dict[str, Any]:
             "name": user.full_name,
             "email": user.email,
             "role": user.role,
+            "language": i18n.for_user(user),
         }
     }
 

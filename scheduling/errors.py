@@ -11,6 +11,7 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 if TYPE_CHECKING:
     from scheduling.availability import Opening
@@ -71,7 +72,7 @@ class SlotTaken(SchedulingError):
         self, alternatives: list[Opening], *, starts_at: dt.datetime | None = None
     ) -> None:
         super().__init__(
-            "Sorry, this slot was just taken by someone else. Please choose another time.",
+            _("Sorry, this slot was just taken by someone else. Please choose another time."),
             code="slot_taken",
         )
         self.alternatives = alternatives
@@ -82,4 +83,4 @@ class NotAllowed(SchedulingError):
     """The actor may not do this to this appointment (views answer 404 before it comes to it)."""
 
     def __init__(self) -> None:
-        super().__init__("You cannot change this appointment.", code="forbidden")
+        super().__init__(_("You cannot change this appointment."), code="forbidden")

@@ -5,6 +5,7 @@ import re
 from typing import Any
 
 from django import forms
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import DoctorProfile
@@ -22,7 +23,7 @@ class OpeningQuery(forms.Form):
     def clean_date(self) -> dt.date:
         date = self.cleaned_data["date"]
         if not dt.date(2000, 1, 1) <= date <= dt.date(2200, 1, 1):
-            raise forms.ValidationError("Choose a date from the calendar.")
+            raise forms.ValidationError(_("Choose a date from the calendar."))
         return date
 
 
@@ -39,11 +40,11 @@ class BookingForm(forms.Form):
         required=False,
     )
     reason = forms.CharField(
-        label="Reason for the visit",
+        label=_("Reason for the visit"),
         required=False,
         max_length=1000,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Optional. It helps the doctor prepare.",
+        help_text=_("Optional. It helps the doctor prepare."),
     )
 
     def __init__(self, *args: Any, doctor: DoctorProfile | None = None, **kwargs: Any) -> None:
@@ -65,7 +66,7 @@ class BookingForm(forms.Form):
 
 class CancelForm(forms.Form):
     reason = forms.CharField(
-        label="Reason",
+        label=_("Reason"),
         required=False,
         max_length=300,
         widget=forms.Textarea(attrs={"rows": 2}),
@@ -75,13 +76,13 @@ class CancelForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["reason"].required = reason_required
         if reason_required:
-            self.fields["reason"].help_text = "The patient sees this reason."
+            self.fields["reason"].help_text = _("The patient sees this reason.")
 
 
 class SlotForm(forms.Form):
-    weekday = forms.TypedChoiceField(choices=Weekday.choices, coerce=int, label="Day")
-    start_time = forms.TimeField(label="From", widget=forms.TimeInput(attrs={"type": "time"}))
-    end_time = forms.TimeField(label="To", widget=forms.TimeInput(attrs={"type": "time"}))
+    weekday = forms.TypedChoiceField(choices=Weekday.choices, coerce=int, label=_("Day"))
+    start_time = forms.TimeField(label=_("From"), widget=forms.TimeInput(attrs={"type": "time"}))
+    end_time = forms.TimeField(label=_("To"), widget=forms.TimeInput(attrs={"type": "time"}))
 
 
 _TIME = r"(\d{1,2})(?:[:.](\d{2}))?"
@@ -102,7 +103,7 @@ class TimeRangesField(forms.CharField):
     """Times of day as text: "09:00-12:30, 14:00-17:00" (also "9-12:30 and 14-17")."""
 
     default_error_messages = {
-        "invalid": 'Write the times like "09:00-12:30, 14:00-17:00".',
+        "invalid": _('Write the times like "09:00-12:30, 14:00-17:00".'),
     }
 
     def __init__(self, **kwargs: Any) -> None:
@@ -126,11 +127,13 @@ class TimeRangesField(forms.CharField):
                 end = _clock_time(match[3], match[4])
             except ValueError:
                 raise forms.ValidationError(
-                    f'"{part}" is not a time of day.', code="invalid"
+                    _('"%(text)s" is not a time of day.') % {"text": part}, code="invalid"
                 ) from None
             if end <= start:
                 raise forms.ValidationError(
-                    f"{start:%H:%M}–{end:%H:%M} must end after it starts.", code="order"
+                    _("%(start)s–%(end)s must end after it starts.")
+                    % {"start": f"{start:%H:%M}", "end": f"{end:%H:%M}"},
+                    code="order",
                 )
             ranges.append((start, end))
         return sorted(ranges)
@@ -145,16 +148,16 @@ def format_ranges(ranges: list[tuple[dt.time, dt.time]]) -> str:
     return ", ".join(f"{a:%H:%M}-{b:%H:%M}" for a, b in ranges)
 
 
-VISIT_CHOICES = [(m, f"{m} minutes") for m in (10, 15, 20, 30, 45, 60)]
+VISIT_CHOICES = [(m, format_lazy("{} {}", m, _("minutes"))) for m in (10, 15, 20, 30, 45, 60)]
 _DAY_FIELDS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-_RANGES_PLACEHOLDER = "e.g. 09:00-12:30, 14:00-17:00"
+_RANGES_PLACEHOLDER = _("e.g. 09:00-12:30, 14:00-17:00")
 
 
 class WorkingHoursForm(forms.Form):
     """A doctor's weekly hours: one or more ranges a day, cut into visits of one length."""
 
     visit_minutes = forms.TypedChoiceField(
-        choices=VISIT_CHOICES, coerce=int, initial=20, label="Length of a visit"
+        choices=VISIT_CHOICES, coerce=int, initial=20, label=_("Length of a visit")
     )
     plan = forms.CharField(required=False, widget=forms.HiddenInput)
 
@@ -189,39 +192,43 @@ class WorkingHoursForm(forms.Form):
 
 
 class ExtraHoursForm(forms.Form):
-    date = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}))
+    date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
     ranges = TimeRangesField(
-        label="Hours",
+        label=_("Hours"),
         required=True,
         widget=forms.TextInput(attrs={"placeholder": "e.g. 09:00-12:00", "autocomplete": "off"}),
     )
     visit_minutes = forms.TypedChoiceField(
-        choices=VISIT_CHOICES, coerce=int, initial=20, label="Length of a visit"
+        choices=VISIT_CHOICES, coerce=int, initial=20, label=_("Length of a visit")
     )
 
 
 class TimeOffForm(forms.Form):
-    start_date = forms.DateField(label="First day", widget=forms.DateInput(attrs={"type": "date"}))
+    start_date = forms.DateField(
+        label=_("First day"), widget=forms.DateInput(attrs={"type": "date"})
+    )
     end_date = forms.DateField(
-        label="Last day",
+        label=_("Last day"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="Leave empty for one day.",
+        help_text=_("Leave empty for one day."),
     )
     start_time = forms.TimeField(
-        label="From",
+        label=_("From"),
         required=False,
         widget=forms.TimeInput(attrs={"type": "time"}),
-        help_text="Only part of the day (e.g. an afternoon or a break)? Give its hours; "
-        "leave both times empty for whole days.",
+        help_text=_(
+            "Only part of the day (e.g. an afternoon or a break)? Give its hours; "
+            "leave both times empty for whole days."
+        ),
     )
     end_time = forms.TimeField(
-        label="To", required=False, widget=forms.TimeInput(attrs={"type": "time"})
+        label=_("To"), required=False, widget=forms.TimeInput(attrs={"type": "time"})
     )
-    reason = forms.CharField(max_length=200, required=False)
+    reason = forms.CharField(label=_("Reason"), max_length=200, required=False)
     cancel_booked = forms.BooleanField(
         required=False,
-        label="Cancel the appointments already booked in this time and tell the patients",
+        label=_("Cancel the appointments already booked in this time and tell the patients"),
     )
 
     def clean(self) -> dict[str, Any]:
@@ -231,20 +238,21 @@ class TimeOffForm(forms.Form):
         start, end = data.get("start_time"), data.get("end_time")
         if (start is None) != (end is None) and not self.errors:
             missing = "end_time" if end is None else "start_time"
-            self.add_error(missing, "Give both times for part of a day, or neither.")
+            self.add_error(missing, _("Give both times for part of a day, or neither."))
         elif start is not None and end is not None and end <= start:
-            self.add_error("end_time", "The time off must end after it starts.")
+            self.add_error("end_time", _("The time off must end after it starts."))
         return data
 
 
 class NotesForm(forms.Form):
     doctor_notes = forms.CharField(
-        label="Your notes",
+        label=_("Your notes"),
         required=False,
         max_length=5000,
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="Only you and the clinic's admins see these notes; they are never sent to "
-        "the patient.",
+        help_text=_(
+            "Only you and the clinic's admins see these notes; they are never sent to the patient."
+        ),
     )
 
 
@@ -256,11 +264,11 @@ class CalendarQuery(forms.Form):
     def clean_date(self) -> dt.date | None:
         date = self.cleaned_data["date"]
         if date is not None and not dt.date(2000, 1, 1) <= date <= dt.date(2200, 1, 1):
-            raise forms.ValidationError("Choose a date between 2000 and 2200.")
+            raise forms.ValidationError(_("Choose a date between 2000 and 2200."))
         return date
 
 
 class PatientSearchForm(forms.Form):
     q = forms.CharField(
-        label="Name, national ID, phone or e-mail", max_length=100, required=False, strip=True
+        label=_("Name, national ID, phone or e-mail"), max_length=100, required=False, strip=True
     )

@@ -21,6 +21,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -29,6 +30,7 @@ from accounts import services as account_services
 from accounts.forms import WalkInForm
 from accounts.http import AuthenticatedRequest
 from accounts.models import DoctorProfile, User
+from common import i18n
 from common.ratelimit import limit
 from scheduling import selectors, services
 from scheduling.errors import SchedulingError, SlotTaken
@@ -48,10 +50,10 @@ def front_desk_view(view: View) -> View:
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         user: User = request.user  # type: ignore[assignment]
         if not user.is_front_desk:
-            raise PermissionDenied("These pages are for the front desk.")
+            raise PermissionDenied(_("These pages are for the front desk."))
         branch_id = account_selectors.front_desk_branch_id(user)
         if branch_id is None:
-            raise PermissionDenied("Your account is not attached to a branch yet.")
+            raise PermissionDenied(_("Your account is not attached to a branch yet."))
         return view(request, branch_id, *args, **kwargs)
 
     return wrapper
@@ -119,8 +121,12 @@ def appointment_action(
     if refusal:
         messages.error(request, refusal)
     else:
-        done = "checked in" if action == "check-in" else "marked as a no-show"
-        messages.success(request, f"{appointment.patient.full_name} is {done}.")
+        done = (
+            _("%(patient)s is checked in.")
+            if action == "check-in"
+            else _("%(patient)s is marked as a no-show.")
+        )
+        messages.success(request, done % {"patient": appointment.patient.full_name})
     return redirect("front-desk:day")
 
 
@@ -163,8 +169,11 @@ def patient_new(request: AuthenticatedRequest, branch_id: int) -> HttpResponse:
             else:
                 messages.success(
                     request,
-                    f"{patient.full_name} is registered. An e-mail to {patient.email} lets them "
-                    "choose their password.",
+                    _(
+                        "%(patient)s is registered. An e-mail to %(email)s lets them choose "
+                        "their password."
+                    )
+                    % {"patient": patient.full_name, "email": patient.email},
                 )
                 return redirect("front-desk:patient", public_id=patient.public_id)
     return render(request, "scheduling/front_desk/patient_new.html", {"form": form}, status=status)
@@ -222,10 +231,19 @@ def book(request: AuthenticatedRequest, branch_id: int, public_id: UUID, slug: s
                 else:
                     messages.success(
                         request,
-                        f"Booked: {person.full_name} with {doctor.display_name} on "
-                        f"{date_format(timezone.localtime(appointment.starts_at), 'l j F')} at "
-                        f"{timezone.localtime(appointment.starts_at):%H:%M}. "
-                        "The patient gets the confirmation by e-mail.",
+                        _(
+                            "Booked: %(patient)s with %(doctor)s on %(day)s at %(time)s. The "
+                            "patient gets the confirmation by e-mail."
+                        )
+                        % {
+                            "patient": person.full_name,
+                            "doctor": doctor.display_name,
+                            "day": date_format(
+                                timezone.localtime(appointment.starts_at),
+                                i18n.date_format_for("l j F"),
+                            ),
+                            "time": f"{timezone.localtime(appointment.starts_at):%H:%M}",
+                        },
                     )
                     return redirect("front-desk:patient", public_id=person.public_id)
             else:
@@ -259,7 +277,7 @@ def book(request: AuthenticatedRequest, branch_id: int, public_id: UUID, slug: s
                             status=400 if request.method == "POST" else 200,
                         )
     elif request.method == "POST":
-        error, status = "Choose the time from the calendar.", 400
+        error, status = _("Choose the time from the calendar."), 400
     context = _grid_context(request, doctor, here, here)
     context.update({"patient": person, "error": error, "grid_url": here})
     if request.htmx:

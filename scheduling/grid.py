@@ -16,6 +16,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, gettext
 
+from common.i18n import date_format_for
 from scheduling.availability import FREE, TAKEN, Day, date_label
 
 
@@ -23,6 +24,8 @@ def columns(days: Iterable[Day], *, base_url: str, today: dt.date) -> SafeString
     """One `<div class="day">` per day: its heading, then its openings (a free one links to
     `base_url` with the date and the slot), "Not working" or "No consultations"."""
     language = get_language()
+    # The language's own order of weekday, day and month ("Mo., 15. Juni" in German).
+    short, long = date_format_for("D j M", language), date_format_for("l j F", language)
     base = escape(base_url)
     book, not_working, no_consultations = (
         escape(gettext("Book")),
@@ -41,7 +44,7 @@ def columns(days: Iterable[Day], *, base_url: str, today: dt.date) -> SafeString
         if day.date == today:
             classes += " day-today"
         out.append(
-            f'<div class="{classes}"><h3>{escape(date_label(day.date, "D j M", language))}</h3>'
+            f'<div class="{classes}"><h3>{escape(date_label(day.date, short, language))}</h3>'
         )
         if day.off:
             out.append(f'<p class="muted small">{not_working}</p></div>')
@@ -50,7 +53,7 @@ def columns(days: Iterable[Day], *, base_url: str, today: dt.date) -> SafeString
             out.append(f'<p class="muted small">{no_consultations}</p></div>')
             continue
         iso = day.date.isoformat()
-        long_label = escape(date_label(day.date, "l j F", language))
+        long_label = escape(date_label(day.date, long, language))
         out.append("<ul>")
         for o in day.openings:
             parts = slot_parts.get(o.slot.pk)

@@ -14,13 +14,13 @@ from common.kept import KeptForever, KeptQuerySet
 
 
 class Weekday(models.IntegerChoices):
-    MONDAY = 0, "Monday"
-    TUESDAY = 1, "Tuesday"
-    WEDNESDAY = 2, "Wednesday"
-    THURSDAY = 3, "Thursday"
-    FRIDAY = 4, "Friday"
-    SATURDAY = 5, "Saturday"
-    SUNDAY = 6, "Sunday"
+    MONDAY = 0, _("Monday")
+    TUESDAY = 1, _("Tuesday")
+    WEDNESDAY = 2, _("Wednesday")
+    THURSDAY = 3, _("Thursday")
+    FRIDAY = 4, _("Friday")
+    SATURDAY = 5, _("Saturday")
+    SUNDAY = 6, _("Sunday")
 
 
 class SlotQuerySet(KeptQuerySet["Slot"]):
@@ -223,11 +223,11 @@ class AppointmentQuerySet(KeptQuerySet["Appointment"]):
 
 class Appointment(KeptForever, models.Model):
     class Status(models.TextChoices):
-        SCHEDULED = "scheduled", "Scheduled"
-        CHECKED_IN = "checked_in", "Checked in"
-        COMPLETED = "completed", "Completed"
-        CANCELLED = "cancelled", "Cancelled"
-        NO_SHOW = "no_show", "No-show"
+        SCHEDULED = "scheduled", _("Scheduled")
+        CHECKED_IN = "checked_in", _("Checked in")
+        COMPLETED = "completed", _("Completed")
+        CANCELLED = "cancelled", _("Cancelled")
+        NO_SHOW = "no_show", _("No-show")
 
     OPEN_STATUSES = (Status.SCHEDULED, Status.CHECKED_IN)
     FINAL_STATUSES = (Status.COMPLETED, Status.CANCELLED, Status.NO_SHOW)

@@ -21,10 +21,12 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext as _
 
 from accounts.models import DoctorProfile, User
 from accounts.selectors import front_desk_branch_id
+from common.i18n import date_format_for
 from directory.models import Service
 from scheduling import availability, clock, events, selectors
 from scheduling.errors import NotAllowed, SchedulingError, SlotTaken
@@ -50,7 +52,10 @@ def _offering_alternatives(
 
 def _when(instant: dt.datetime) -> str:
     local = timezone.localtime(instant, clock.clinic_tz())
-    return f"{date_format(local.date(), 'l j F Y')} at {local:%H:%M}"
+    return _("%(day)s at %(time)s") % {
+        "day": date_format(local.date(), date_format_for("l j F Y")),
+        "time": f"{local:%H:%M}",
+    }
 
 
 # --- Who may do what -----------------------------------------------------------------------
@@ -97,7 +102,9 @@ def _require_staff(appointment: Appointment, user: User) -> None:
 
 def _not_a_slot_of(doctor: DoctorProfile) -> SchedulingError:
     return SchedulingError(
-        f"That time is not one of {doctor.display_name}'s consultation slots.", "bad_slot"
+        _("That time is not one of the consultation slots of %(doctor)s.")
+        % {"doctor": doctor.display_name},
+        "bad_slot",
     )
 
 
@@ -107,42 +114,58 @@ def _opening_rules(
     """The booking rules that need no query (the rows are loaded). Returns the aware start
     and end of the slot on that date."""
     if not (patient.is_active and patient.role == User.Role.PATIENT):
-        raise SchedulingError("Only active patient accounts can book appointments.", "patient")
+        raise SchedulingError(_("Only active patient accounts can book appointments."), "patient")
     if not doctor.user.is_active:
-        raise SchedulingError("This doctor is not available for booking.", "doctor_inactive")
+        raise SchedulingError(_("This doctor is not available for booking."), "doctor_inactive")
     if not doctor.accepting_bookings:
         raise SchedulingError(
-            f"{doctor.display_name} is not taking bookings at the moment.", "not_accepting"
+            _("%(doctor)s is not taking bookings at the moment.") % {"doctor": doctor.display_name},
+            "not_accepting",
         )
     if slot.doctor_id != doctor.pk or not slot.is_active:
         raise _not_a_slot_of(doctor)
     if slot.date is not None and slot.date != date:
         raise SchedulingError(
-            f"This time is on {date_format(slot.date, 'l j F Y')} only.", "wrong_date"
+            _("This time is on %(day)s only.")
+            % {"day": date_format(slot.date, date_format_for("l j F Y"))},
+            "wrong_date",
         )
     if date.weekday() != slot.weekday:
         raise SchedulingError(
-            f"This slot is on {slot.get_weekday_display()}s, but "
-            f"{date_format(date, 'j F Y')} is a {date_format(date, 'l')}.",
+            _("This slot is on %(slot_weekday)ss, but %(date)s is a %(weekday)s.")
+            % {
+                "slot_weekday": slot.get_weekday_display(),
+                "date": date_format(date, date_format_for("j F Y")),
+                "weekday": date_format(date, "l"),
+            },
             "wrong_weekday",
         )
     window = clock.slot_window(date, slot.start_time, slot.end_time)
     if window is None:
         raise SchedulingError(
-            "That time does not exist on this day because the clocks change.", "no_such_time"
+            _("That time does not exist on this day because the clocks change."), "no_such_time"
         )
     starts_at, ends_at = window
     if starts_at <= now:
-        raise SchedulingError("This time has already passed.", "past")
+        raise SchedulingError(_("This time has already passed."), "past")
     if starts_at < availability.earliest_bookable(now):
         raise SchedulingError(
-            f"Appointments must be booked at least {settings.BOOKING_MIN_NOTICE_MINUTES} "
-            "minutes ahead.",
+            ngettext(
+                "Appointments must be booked at least %(minutes)s minute ahead.",
+                "Appointments must be booked at least %(minutes)s minutes ahead.",
+                settings.BOOKING_MIN_NOTICE_MINUTES,
+            )
+            % {"minutes": settings.BOOKING_MIN_NOTICE_MINUTES},
             "too_soon",
         )
     if date > availability.horizon_end(timezone.localdate(now, clock.clinic_tz())):
         raise SchedulingError(
-            f"Appointments can be booked up to {settings.BOOKING_HORIZON_DAYS} days ahead.",
+            ngettext(
+                "Appointments can be booked up to %(days)s day ahead.",
+                "Appointments can be booked up to %(days)s days ahead.",
+                settings.BOOKING_HORIZON_DAYS,
+            )
+            % {"days": settings.BOOKING_HORIZON_DAYS},
             "beyond_horizon",
         )
     return starts_at, ends_at
@@ -157,15 +180,20 @@ def _calendar_rules(
 ) -> None:
     """The rules that read other rows: the doctor's time off, the patient's overlaps."""
     if absent:
-        at = " at that time" if absent == HOURS_OFF else ""
+        message = (
+            _("%(doctor)s is not seeing patients at that time on %(date)s.")
+            if absent == HOURS_OFF
+            else _("%(doctor)s is not seeing patients on %(date)s.")
+        )
         raise SchedulingError(
-            f"{doctor.display_name} is not seeing patients{at} on {date_format(date, 'j F Y')}.",
+            message
+            % {"doctor": doctor.display_name, "date": date_format(date, date_format_for("j F Y"))},
             "time_off",
         )
     if clash is not None:
         raise SchedulingError(
-            f"You already have an appointment with {clash.doctor.display_name} at that time "
-            f"({_when(clash.starts_at)}).",
+            _("You already have an appointment with %(doctor)s at that time (%(when)s).")
+            % {"doctor": clash.doctor.display_name, "when": _when(clash.starts_at)},
             "patient_overlap",
         )
 
@@ -467,15 +495,17 @@ def _reschedule(
     refusal = appt.change_refusal(now)
     if refusal == "not_scheduled":
         raise SchedulingError(
-            f"A {appt.get_status_display().lower()} appointment cannot be moved.", refusal
+            _("A %(status)s appointment cannot be moved.")
+            % {"status": appt.get_status_display().lower()},
+            refusal,
         )
     if refusal == "started":
-        raise SchedulingError("This appointment has already started.", refusal)
+        raise SchedulingError(_("This appointment has already started."), refusal)
     if slot.pk == appt.slot_id and date == appt.date:
-        raise SchedulingError("That is already the time of this appointment.", "same_time")
+        raise SchedulingError(_("That is already the time of this appointment."), "same_time")
     if slot.doctor_id != appt.doctor_id:
         raise SchedulingError(
-            "An appointment can only move to another time with the same doctor.", "bad_slot"
+            _("An appointment can only move to another time with the same doctor."), "bad_slot"
         )
     starts_at, ends_at = check_bookable(
         patient=appt.patient, doctor=appt.doctor, slot=slot, date=date, now=now, ignore=appt
@@ -510,15 +540,17 @@ def cancel(
     refusal = appt.change_refusal(now)
     if refusal == "not_scheduled":
         raise SchedulingError(
-            f"A {appt.get_status_display().lower()} appointment cannot be cancelled.", refusal
+            _("A %(status)s appointment cannot be cancelled.")
+            % {"status": appt.get_status_display().lower()},
+            refusal,
         )
     if refusal == "started":
         raise SchedulingError(
-            "This appointment has already started and can no longer be cancelled.", refusal
+            _("This appointment has already started and can no longer be cancelled."), refusal
         )
     reason = reason.strip()
     if appt.cancel_needs_reason(by) and not reason:
-        raise SchedulingError("Please give the patient a reason for the cancellation.", "reason")
+        raise SchedulingError(_("Please give the patient a reason for the cancellation."), "reason")
     appt.status = Status.CANCELLED
     appt.cancelled_at = now
     appt.cancelled_by = by
@@ -551,13 +583,17 @@ def _transition(
     label = Status(to).label.lower()
     if appt.status not in allowed_from:
         raise SchedulingError(
-            f"A {appt.get_status_display().lower()} appointment cannot be marked {label}.",
+            _("A %(status)s appointment cannot be marked %(label)s.")
+            % {"status": appt.get_status_display().lower(), "label": label},
             "bad_transition",
         )
     if appt.status in needs_start and not appt.has_started(now):
         raise SchedulingError(
-            f"The appointment has not started yet; it can be marked {label} from "
-            f"{timezone.localtime(appt.starts_at, clock.clinic_tz()):%H:%M}.",
+            _("The appointment has not started yet; it can be marked %(label)s from %(time)s.")
+            % {
+                "label": label,
+                "time": f"{timezone.localtime(appt.starts_at, clock.clinic_tz()):%H:%M}",
+            },
             "not_started",
         )
     appt.status = to
@@ -577,7 +613,7 @@ def check_in(*, appointment: Appointment, by: User, now: dt.datetime | None = No
         if not is_front_desk_for(appt, by):
             _require_staff(appt, by)
         raise SchedulingError(
-            "Patients can be checked in on the day of their appointment only.", "not_today"
+            _("Patients can be checked in on the day of their appointment only."), "not_today"
         )
     return _transition(
         appointment,
@@ -642,7 +678,8 @@ def set_doctor_notes(*, appointment: Appointment, by: User, notes: str) -> Appoi
     notes = notes.strip()
     if len(notes) > NOTES_MAX_LENGTH:
         raise SchedulingError(
-            f"Notes can be at most {NOTES_MAX_LENGTH} characters long.", "notes_too_long"
+            _("Notes can be at most %(count)s characters long.") % {"count": NOTES_MAX_LENGTH},
+            "notes_too_long",
         )
     if appt.doctor_notes != notes:
         appt.doctor_notes = notes
@@ -709,9 +746,12 @@ def _clashing_slot(
 
 def _check_slot_times(start_time: dt.time, end_time: dt.time) -> None:
     if end_time <= start_time:
-        raise SchedulingError("The slot must end after it starts.", "order")
+        raise SchedulingError(_("The slot must end after it starts."), "order")
     if _minutes(start_time, end_time) < MIN_VISIT_MINUTES:
-        raise SchedulingError(f"A slot lasts at least {MIN_VISIT_MINUTES} minutes.", "too_short")
+        raise SchedulingError(
+            _("A slot lasts at least %(minutes)s minutes.") % {"minutes": MIN_VISIT_MINUTES},
+            "too_short",
+        )
 
 
 @transaction.atomic
@@ -730,16 +770,16 @@ def add_slot(
     today = clock.today()
     if date is not None:
         if date < today:
-            raise SchedulingError("Extra hours cannot be in the past.", "past")
+            raise SchedulingError(_("Extra hours cannot be in the past."), "past")
         weekday = date.weekday()
     if weekday is None or not 0 <= weekday <= 6:
-        raise SchedulingError("Choose a day of the week.", "weekday")
+        raise SchedulingError(_("Choose a day of the week."), "weekday")
     _check_slot_times(start_time, end_time)
     clash = _clashing_slot(
         doctor, weekday=weekday, date=date, start_time=start_time, end_time=end_time, today=today
     )
     if clash is not None:
-        raise SchedulingError(f"This overlaps your slot {clash}.", "overlap")
+        raise SchedulingError(_("This overlaps your slot %(slot)s.") % {"slot": clash}, "overlap")
     slot = Slot.objects.create(
         doctor=doctor, weekday=weekday, date=date, start_time=start_time, end_time=end_time
     )
@@ -779,7 +819,12 @@ def deactivate_slot(*, slot: Slot, now: dt.datetime | None = None) -> Slot:
     booked = Appointment.objects.upcoming(now).filter(slot=slot).count()
     if booked:
         raise SchedulingError(
-            f"{booked} upcoming appointment(s) use this slot; cancel or move them first.",
+            ngettext(
+                "%(count)s upcoming appointment uses this slot; cancel or move it first.",
+                "%(count)s upcoming appointments use this slot; cancel or move them first.",
+                booked,
+            )
+            % {"count": booked},
             "slot_in_use",
         )
     if slot.is_active:
@@ -827,7 +872,7 @@ class HoursPlan:
         """Names the slots this plan must keep for their bookings. A save made from a preview
         passes it back: if a booking came in meanwhile on a slot the preview retired, the
         plan is no longer the one the doctor saw, and the save is refused (not half done)."""
-        kept = sorted(str(slot.public_id) for slot, _ in self.kept_booked)
+        kept = sorted(str(slot.public_id) for slot, _booked in self.kept_booked)
         return hashlib.sha256(",".join(kept).encode()).hexdigest()[:20]
 
     @property
@@ -855,35 +900,45 @@ def _summary_by_day(slots: Sequence[NewSlot | Slot]) -> list[tuple[str, int, str
             else:
                 ranges.append([slot.start_time, slot.end_time])
         text = ", ".join(f"{a:%H:%M}–{b:%H:%M}" for a, b in ranges)
-        summary.append((Weekday(day).label, len(by_day[day]), text))
+        summary.append((str(Weekday(day).label), len(by_day[day]), text))
     return summary
 
 
 def _validate_hours(hours: Mapping[int, Sequence[TimeRange]], visit_minutes: int) -> None:
     if not MIN_VISIT_MINUTES <= visit_minutes <= MAX_VISIT_MINUTES:
         raise SchedulingError(
-            f"A visit lasts from {MIN_VISIT_MINUTES} to {MAX_VISIT_MINUTES} minutes.",
+            _("A visit lasts from %(min)s to %(max)s minutes.")
+            % {"min": MIN_VISIT_MINUTES, "max": MAX_VISIT_MINUTES},
             "visit_length",
         )
     for weekday, ranges in hours.items():
         if not 0 <= weekday <= 6:
-            raise SchedulingError("Choose a day of the week.", "weekday")
+            raise SchedulingError(_("Choose a day of the week."), "weekday")
         day = Weekday(weekday).label
         ordered = sorted(ranges)
         for start, end in ordered:
             if end <= start:
                 raise SchedulingError(
-                    f"{day}: {start:%H:%M}–{end:%H:%M} must end after it starts.", "order"
+                    _("%(day)s: %(start)s–%(end)s must end after it starts.")
+                    % {"day": day, "start": f"{start:%H:%M}", "end": f"{end:%H:%M}"},
+                    "order",
                 )
             if _minutes(start, end) < visit_minutes:
                 raise SchedulingError(
-                    f"{day}: {start:%H:%M}–{end:%H:%M} is shorter than one visit "
-                    f"({visit_minutes} minutes).",
+                    _("%(day)s: %(start)s–%(end)s is shorter than one visit (%(minutes)s minutes).")
+                    % {
+                        "day": day,
+                        "start": f"{start:%H:%M}",
+                        "end": f"{end:%H:%M}",
+                        "minutes": visit_minutes,
+                    },
                     "too_short",
                 )
-        for (_, end), (start, _) in itertools.pairwise(ordered):
+        for (_start, end), (start, _end) in itertools.pairwise(ordered):
             if start < end:
-                raise SchedulingError(f"{day}: two of the times overlap.", "overlap")
+                raise SchedulingError(
+                    _("%(day)s: two of the times overlap.") % {"day": day}, "overlap"
+                )
 
 
 def _cut(
@@ -938,7 +993,7 @@ def plan_working_hours(
             plan.kept_booked.append((slot, booked[slot.pk]))
         else:
             plan.retire.append(slot)
-    staying = [s for s, _ in plan.kept_booked]
+    staying = [s for s, _booked in plan.kept_booked]
     staying += (
         Slot.objects.active()
         .extra_dates()
@@ -967,8 +1022,10 @@ def plan_working_hours(
 class PlanChanged(SchedulingError):
     def __init__(self, plan: HoursPlan) -> None:
         super().__init__(
-            "A patient booked one of the slots these hours retire since the preview; that slot "
-            "now stays. Check the new plan and save again.",
+            _(
+                "A patient booked one of the slots these hours retire since the preview; that "
+                "slot now stays. Check the new plan and save again."
+            ),
             "plan_changed",
         )
         self.plan = plan
@@ -1016,11 +1073,11 @@ def add_extra_hours(
     _lock_doctor_calendar(doctor.pk)
     today = clock.today()
     if date < today:
-        raise SchedulingError("Extra hours cannot be in the past.", "past")
+        raise SchedulingError(_("Extra hours cannot be in the past."), "past")
     if date > availability.horizon_end(today) + dt.timedelta(days=365):
-        raise SchedulingError("Extra hours can be added up to a year ahead.", "too_far")
+        raise SchedulingError(_("Extra hours can be added up to a year ahead."), "too_far")
     if not ranges:
-        raise SchedulingError("Give at least one time range.", "no_hours")
+        raise SchedulingError(_("Give at least one time range."), "no_hours")
     hours = {date.weekday(): list(ranges)}
     _validate_hours(hours, visit_minutes)
     made = []
@@ -1035,7 +1092,12 @@ def add_extra_hours(
         )
         if clash is not None:
             raise SchedulingError(
-                f"{new.start_time:%H:%M}–{new.end_time:%H:%M} overlaps your slot {clash}.",
+                _("%(start)s–%(end)s overlaps your slot %(slot)s.")
+                % {
+                    "start": f"{new.start_time:%H:%M}",
+                    "end": f"{new.end_time:%H:%M}",
+                    "slot": clash,
+                },
                 "overlap",
             )
         made.append(
@@ -1072,24 +1134,30 @@ def add_time_off(
     now = now or timezone.now()
     doctor = _lock_doctor_calendar(doctor.pk)
     if end_date < start_date:
-        raise SchedulingError("The last day cannot be before the first.", "order")
+        raise SchedulingError(_("The last day cannot be before the first."), "order")
     if start_date < clock.today():
-        raise SchedulingError("Time off cannot start in the past.", "starts_in_past")
+        raise SchedulingError(_("Time off cannot start in the past."), "starts_in_past")
     if (end_date - start_date).days > 365:
-        raise SchedulingError("Time off can cover at most a year at a time.", "too_long")
+        raise SchedulingError(_("Time off can cover at most a year at a time."), "too_long")
     if (start_time is None) != (end_time is None):
         raise SchedulingError(
-            "Give both times for part of a day, or neither for whole days.", "times"
+            _("Give both times for part of a day, or neither for whole days."), "times"
         )
     if start_time is not None and end_time is not None and end_time <= start_time:
-        raise SchedulingError("The time off must end after it starts.", "order")
+        raise SchedulingError(_("The time off must end after it starts."), "order")
     booked = selectors.appointments_during(
         doctor, start_date, end_date, now=now, start_time=start_time, end_time=end_time
     )
     if booked and not cancel_booked:
         raise SchedulingError(
-            f"{len(booked)} appointment(s) are booked in this time. Confirm that they should "
-            "be cancelled (the patients are told), or choose another time.",
+            ngettext(
+                "%(count)s appointment is booked in this time. Confirm that it should be "
+                "cancelled (the patient is told), or choose another time.",
+                "%(count)s appointments are booked in this time. Confirm that they should be "
+                "cancelled (the patients are told), or choose another time.",
+                len(booked),
+            )
+            % {"count": len(booked)},
             "has_bookings",
         )
     time_off = TimeOff.objects.create(

@@ -22,12 +22,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control
-from django.utils.translation import get_language
+from django.utils.formats import date_format
+from django.utils.translation import get_language, ngettext
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from accounts.http import AuthenticatedRequest
 from accounts.models import DoctorProfile, User
+from common import i18n
 from common.ratelimit import limit
 from scheduling import availability, clock, grid, selectors, services
 from scheduling.errors import SchedulingError, SlotTaken
@@ -66,16 +69,16 @@ def get_doctor_by_slug(slug: str) -> DoctorProfile:
 
 def get_own_doctor_profile(user: User) -> DoctorProfile:
     if not user.is_doctor:
-        raise PermissionDenied("The dashboard is for doctors.")
+        raise PermissionDenied(_("The dashboard is for doctors."))
     profile = selectors.doctor_profile_of(user)
     if profile is None:
-        raise PermissionDenied("Your doctor profile is not set up yet.")
+        raise PermissionDenied(_("Your doctor profile is not set up yet."))
     return profile
 
 
 def _require_patient(user: User) -> None:
     if not user.is_patient:
-        raise PermissionDenied("Only patient accounts can book appointments.")
+        raise PermissionDenied(_("Only patient accounts can book appointments."))
 
 
 # --- The doctor page and its live grid -----------------------------------------------------
@@ -196,10 +199,10 @@ def _opening_from_query(data: Any, doctor: DoctorProfile) -> tuple[Slot, dt.date
     """The doctor's slot and the date a link or form names, or why it names none."""
     query = OpeningQuery(data)
     if not query.is_valid():
-        return "This link does not name a time. Please choose one from the calendar."
+        return _("This link does not name a time. Please choose one from the calendar.")
     slot = Slot.objects.filter(doctor=doctor, public_id=query.cleaned_data["slot"]).first()
     if slot is None:
-        return "That time is not one of this doctor's slots. Please choose another."
+        return _("That time is not one of this doctor's slots. Please choose another.")
     return slot, query.cleaned_data["date"]
 
 
@@ -266,7 +269,7 @@ def book(request: AuthenticatedRequest, slug: str) -> HttpResponse:
             )
         except SchedulingError as exc:
             return _render_problem(request, doctor, exc)
-        messages.success(request, "Your appointment is booked. A confirmation is on its way.")
+        messages.success(request, _("Your appointment is booked. A confirmation is on its way."))
         return redirect("scheduling:appointment", public_id=appointment.public_id)
 
     try:
@@ -360,7 +363,7 @@ def appointment_notes(request: AuthenticatedRequest, public_id: UUID) -> HttpRes
         except SchedulingError as exc:
             form.add_error("doctor_notes", exc.text)
         else:
-            messages.success(request, "Your notes are saved.")
+            messages.success(request, _("Your notes are saved."))
             return redirect("scheduling:appointment", public_id=appointment.public_id)
     return render(
         request,
@@ -397,7 +400,7 @@ def cancel(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
                 status = exc.status
             else:
                 messages.success(
-                    request, "The appointment is cancelled and the time is free again."
+                    request, _("The appointment is cancelled and the time is free again.")
                 )
                 return redirect("scheduling:appointment", public_id=appointment.public_id)
     return render(
@@ -434,10 +437,10 @@ def reschedule(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
         except SchedulingError as exc:
             error, status = exc.text, exc.status
         else:
-            messages.success(request, "Your appointment is moved to the new time.")
+            messages.success(request, _("Your appointment is moved to the new time."))
             return redirect("scheduling:appointment", public_id=appointment.public_id)
     elif request.method == "POST" and error is None:
-        error, status = "Choose the new time from the calendar.", 400
+        error, status = _("Choose the new time from the calendar."), 400
     context = _grid_context(request, doctor, here, here)
     new_window = None
     if chosen is not None and error is None:
@@ -524,7 +527,7 @@ def toggle_accepting(request: AuthenticatedRequest) -> HttpResponse:
     services.set_accepting_bookings(doctor=doctor, accepting=accepting)
     messages.success(
         request,
-        "You are taking bookings." if accepting else "New bookings are paused.",
+        _("You are taking bookings.") if accepting else _("New bookings are paused."),
     )
     return redirect("scheduling:dashboard")
 
@@ -543,7 +546,7 @@ def slots(request: AuthenticatedRequest) -> HttpResponse:
             except SchedulingError as exc:
                 form.add_error(None, exc.text)
             else:
-                messages.success(request, "The slot is added.")
+                messages.success(request, _("The slot is added."))
                 # The next slot is most often on the same day: keep it chosen.
                 day = form.cleaned_data["weekday"]
                 return redirect(f"{reverse('scheduling:slots')}?weekday={day}")
@@ -571,8 +574,12 @@ def slot_deactivate(request: AuthenticatedRequest, public_id: UUID) -> HttpRespo
     except SchedulingError as exc:
         messages.error(request, exc.text)
     else:
-        where = "extra hours" if slot.is_extra else "weekly hours"
-        messages.success(request, f"{slot} is removed from your {where}.")
+        message = (
+            _("%(slot)s is removed from your extra hours.")
+            if slot.is_extra
+            else _("%(slot)s is removed from your weekly hours.")
+        )
+        messages.success(request, message % {"slot": slot})
     return redirect("scheduling:extra-hours" if slot.is_extra else "scheduling:slots")
 
 
@@ -603,9 +610,14 @@ def time_off(request: AuthenticatedRequest) -> HttpResponse:
                 if exc.code == "has_bookings":
                     conflicts = selectors.appointments_during(doctor, **period, now=timezone.now())
             else:
-                cancelled = " The booked appointments are cancelled and the patients told."
                 messages.success(
-                    request, "Your time off is saved." + (cancelled if d["cancel_booked"] else "")
+                    request,
+                    _(
+                        "Your time off is saved. The booked appointments are cancelled and the "
+                        "patients told."
+                    )
+                    if d["cancel_booked"]
+                    else _("Your time off is saved."),
                 )
                 return redirect("scheduling:time-off")
     periods = TimeOff.objects.active().filter(doctor=doctor, end_date__gte=clock.today())
@@ -623,7 +635,7 @@ def time_off_remove(request: AuthenticatedRequest, public_id: UUID) -> HttpRespo
     doctor = get_own_doctor_profile(request.user)
     period = get_object_or_404(TimeOff, public_id=public_id, doctor=doctor, is_active=True)
     services.remove_time_off(time_off=period)
-    messages.success(request, "The time off is removed; those days are open for booking again.")
+    messages.success(request, _("The time off is removed; those days are open for booking again."))
     return redirect("scheduling:time-off")
 
 
@@ -688,10 +700,21 @@ def working_hours(request: AuthenticatedRequest) -> HttpResponse:
 
 
 def _hours_saved(plan: services.HoursPlan) -> str:
-    parts = [f"{len(plan.make)} slot(s) made", f"{len(plan.retire)} retired"]
-    if plan.kept_booked:
-        parts.append(f"{len(plan.kept_booked)} kept for their upcoming appointments")
-    return "Your working hours are saved: " + ", ".join(parts) + "."
+    made, retired, kept = len(plan.make), len(plan.retire), len(plan.kept_booked)
+    parts = [
+        ngettext("%(count)s slot made", "%(count)s slots made", made) % {"count": made},
+        ngettext("%(count)s retired", "%(count)s retired", retired) % {"count": retired},
+    ]
+    if kept:
+        parts.append(
+            ngettext(
+                "%(count)s kept for its upcoming appointments",
+                "%(count)s kept for their upcoming appointments",
+                kept,
+            )
+            % {"count": kept}
+        )
+    return _("Your working hours are saved: %(changes)s.") % {"changes": ", ".join(parts)}
 
 
 @login_required
@@ -716,7 +739,16 @@ def extra_hours(request: AuthenticatedRequest) -> HttpResponse:
                 form.add_error(None, exc.text)
             else:
                 messages.success(
-                    request, f"{len(made)} extra slot(s) added on {d['date']:%A %d %B %Y}."
+                    request,
+                    ngettext(
+                        "%(count)s extra slot added on %(date)s.",
+                        "%(count)s extra slots added on %(date)s.",
+                        len(made),
+                    )
+                    % {
+                        "count": len(made),
+                        "date": date_format(d["date"], i18n.date_format_for("l j F Y")),
+                    },
                 )
                 return redirect("scheduling:extra-hours")
     slots = selectors.upcoming_extra_slots(doctor, clock.today())
@@ -739,7 +771,7 @@ def extra_hours(request: AuthenticatedRequest) -> HttpResponse:
 def _calendar_date(request: HttpRequest) -> dt.date:
     query = CalendarQuery(request.GET)
     if not query.is_valid():
-        raise BadRequest("Choose a date as YYYY-MM-DD.")
+        raise BadRequest(_("Choose a date as YYYY-MM-DD."))
     return query.cleaned_data["date"] or clock.today()
 
 

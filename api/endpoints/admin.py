@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Router
 from ninja.params.functions import Query
 
@@ -22,7 +23,7 @@ router = Router(tags=["admin"])
 def _user(user_id: uuid.UUID) -> User:
     user: User | None = User.objects.filter(public_id=user_id).first()
     if user is None:
-        raise ApiError(404, "not_found", "No such user.")
+        raise ApiError(404, "not_found", _("No such user."))
     return user
 
 
@@ -61,7 +62,7 @@ def deactivate(request: HttpRequest, user_id: uuid.UUID) -> dict[str, Any]:
     require_admin(admin)
     user = _user(user_id)
     if user.pk == admin.pk:
-        raise ApiError(409, "own_account", "You cannot deactivate your own account.")
+        raise ApiError(409, "own_account", _("You cannot deactivate your own account."))
     services.deactivate(user=user)
     user.refresh_from_db()
     return user_out(user)

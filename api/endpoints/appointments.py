@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import Router, Status
 from ninja.params.functions import Header, Query
 from pydantic import StringConstraints
@@ -106,10 +107,12 @@ def _patient_to_book_for(user: User, payload: BookIn) -> User:
         require_patient(user)
         return user
     if not user.is_front_desk:
-        raise ApiError(403, "front_desk_only", "Only the front desk books for someone else.")
+        raise ApiError(403, "front_desk_only", _("Only the front desk books for someone else."))
     patient: User | None = User.objects.patients().filter(public_id=payload.patient).first()
     if patient is None:
-        raise ApiError(422, "unknown_patient", f"No patient '{payload.patient}'.")
+        raise ApiError(
+            422, "unknown_patient", _("No patient '%(patient)s'.") % {"patient": payload.patient}
+        )
     return patient
 
 
@@ -146,15 +149,18 @@ def book(
             return Status(201, appointment_out(made, now=timezone.now()))
     doctor = DoctorProfile.objects.listed().filter(slug=payload.doctor).first()
     if doctor is None:
-        raise ApiError(422, "unknown_doctor", f"No doctor '{payload.doctor}'.")
+        raise ApiError(
+            422, "unknown_doctor", _("No doctor '%(doctor)s'.") % {"doctor": payload.doctor}
+        )
     slot = Slot.objects.filter(doctor=doctor, public_id=payload.slot).first()
     if slot is None:
-        raise ApiError(422, "bad_slot", "That slot is not one of this doctor's.")
+        raise ApiError(422, "bad_slot", _("That slot is not one of this doctor's."))
     service = None
     if payload.service is not None:
         service = Service.objects.filter(public_id=payload.service).first()
         if service is None:
-            raise ApiError(422, "unknown_service", f"No service '{payload.service}'.")
+            detail = _("No service '%(service)s'.") % {"service": payload.service}
+            raise ApiError(422, "unknown_service", detail)
 
     def make() -> Appointment:
         return services.book(
@@ -208,7 +214,7 @@ def reschedule(
     appointment = _find(user, appointment_id)
     slot = Slot.objects.filter(doctor=appointment.doctor, public_id=payload.slot).first()
     if slot is None:
-        raise ApiError(422, "bad_slot", "That slot is not one of this doctor's.")
+        raise ApiError(422, "bad_slot", _("That slot is not one of this doctor's."))
     services.reschedule(appointment=appointment, by=user, slot=slot, date=payload.date)
     return appointment_out(_find(user, appointment_id), now=timezone.now())
 
@@ -218,7 +224,7 @@ def _transition(request: HttpRequest, appointment_id: uuid.UUID, action: str) ->
     appointment = _find(user, appointment_id)
     front_desk = action != "complete" and services.is_front_desk_for(appointment, user)
     if not (services.is_staff_for(appointment, user) or front_desk):
-        raise ApiError(403, "staff_only", "Only the appointment's doctor can do this.")
+        raise ApiError(403, "staff_only", _("Only the appointment's doctor can do this."))
     services.VISIT_ACTIONS[action](appointment=appointment, by=user)
     changed = _find(user, appointment_id)
     # The number the patient gets in today's queue, as the queue shows it.

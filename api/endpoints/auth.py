@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib.auth import authenticate
 from django.contrib.auth.signals import user_logged_in
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Router
 
 from accounts import normalise
@@ -39,9 +40,9 @@ def token(request: HttpRequest, payload: TokenIn) -> dict[str, Any]:
         waiting = User.objects.filter(national_id=national_id, is_active=False).first()
         if waiting is not None and waiting.check_password(payload.password):
             raise ApiError(
-                403, "inactive", "This account is not active: the clinic activates new accounts."
+                403, "inactive", _("This account is not active: the clinic activates new accounts.")
             )
-        raise ApiError(401, "invalid_credentials", "Wrong national ID or password.")
+        raise ApiError(401, "invalid_credentials", _("Wrong national ID or password."))
     # A sign-in like the page's (no session: the tokens are the proof): the audit trail
     # records it, the lockout forgets earlier failures, last_login moves.
     user_logged_in.send(sender=user.__class__, request=request, user=user)

@@ -104,7 +104,7 @@ def test_the_index_shows_what_waits_for_an_admin(
         "/admin/accounts/user/?status=pending",
     )
     assert "<strong>1</strong> failing delivery</a>" in response.text
-    assert waiting["contact messages not answered"][0] == 1
+    assert waiting["contact message not answered"][0] == 1
     assert "/admin/accounts/user/?status=pending" in response.text
     for label, (_count, url) in waiting.items():
         assert client.get(url).status_code == 200, label

@@ -116,7 +116,7 @@ def test_the_page_adds_and_lists_extra_hours(client: Client, dora: DoctorProfile
     )
 
     page = html(response)
-    assert "9 extra slot(s) added on Saturday 06 June 2026." in page
+    assert "9 extra slots added on Saturday 6 June 2026." in page
     assert "Saturday 6 June 2026" in page
     assert Slot.objects.extra_dates().filter(date=SATURDAY).count() == 9
 

@@ -46,7 +46,7 @@ def test_time_off_over_booked_days_is_refused_without_confirmation(
         services.add_time_off(doctor=dora, start_date=NEXT_MONDAY, end_date=NEXT_TUESDAY)
 
     assert caught.value.code == "has_bookings"
-    assert caught.value.text.startswith("2 appointment(s)")
+    assert caught.value.text.startswith("2 appointments are booked")
     assert not TimeOff.objects.exists()
     assert set(Appointment.objects.values_list("status", flat=True)) == {Status.SCHEDULED}
     assert published == []

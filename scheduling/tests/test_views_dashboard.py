@@ -377,7 +377,7 @@ def test_a_slot_with_upcoming_appointments_cannot_be_removed(
 
     monday_9.refresh_from_db()
     assert response.redirect_chain == [("/dashboard/slots/", 302)]
-    assert "1 upcoming appointment(s) use this slot; cancel or move them first." in html(response)
+    assert "1 upcoming appointment uses this slot; cancel or move it first." in html(response)
     assert monday_9.is_active is True
 
 
@@ -425,7 +425,7 @@ def test_time_off_over_bookings_lists_them_and_saves_nothing(
 
     assert response.status_code == 409
     page = html(response)
-    assert "1 appointment(s) are booked in this time." in page
+    assert "1 appointment is booked in this time." in page
     link = f'<a href="/appointments/{alices.public_id}/">Alice Patient</a>'
     assert f"Mon 8 Jun 09:00 — {link}" in page
     assert not TimeOff.objects.exists()

@@ -218,7 +218,7 @@ def test_one_submit_saves_the_week(client: Client, dora_in: DoctorProfile) -> No
     response = client.post("/dashboard/hours/", _week(**days, action="save"), follow=True)
 
     assert response.redirect_chain == [("/dashboard/hours/", 302)]
-    assert "45 slot(s) made, 0 retired" in html(response)
+    assert "45 slots made, 0 retired" in html(response)
     assert len(weekly(dora_in)) == 45
     # The form comes back filled with the saved hours.
     assert 'name="monday" value="09:00-12:00"' in html(response)
