@@ -465,7 +465,7 @@ def deactivate(*, user: User) -> bool:
 
 
 def ensure_admin_group() -> Group:
-    group, _ = Group.objects.get_or_create(name=ADMIN_GROUP)
+    group, _created = Group.objects.get_or_create(name=ADMIN_GROUP)
     wanted = Permission.objects.filter(
         content_type__app_label__in=_ADMIN_PERMISSION_APPS,
         codename__regex=r"^(" + "|".join(_ADMIN_PERMISSION_ACTIONS) + r")_",

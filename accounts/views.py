@@ -117,7 +117,7 @@ def profile(request: AuthenticatedRequest) -> HttpResponse:
     form = ProfileForm(request.POST or None, instance=user, prefix="account")
     role_form: PatientProfileForm | DoctorProfileForm | None = None
     if user.is_patient:
-        patient_profile, _ = PatientProfile.objects.get_or_create(user=user)
+        patient_profile, _created = PatientProfile.objects.get_or_create(user=user)
         role_form = PatientProfileForm(
             request.POST or None, instance=patient_profile, prefix="patient"
         )

@@ -1,0 +1,119 @@
+"""Each person's mail in their own language: the subject, the body and the invitation's
+SUMMARY, whatever language the process sending it runs in (the worker's default, or the web
+request of someone else)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from django.core import mail
+from django.utils import translation
+
+from accounts import services as accounts
+from accounts.models import User
+from accounts.tests.factories import PendingPatientFactory
+from notifications.tests.conftest import run_worker
+from notifications.tests.test_emails import invitation
+from scheduling.models import Appointment
+
+pytestmark = pytest.mark.django_db
+
+EXPECTED = {
+    "en": {
+        "subject": (
+            "Your appointment with Dr. Dora Doctor on Tuesday 9 June 2026 at 10:00 is booked"
+        ),
+        "summary": "Appointment with Dr. Dora Doctor (Cardiologist)",
+        "body": ["Tuesday", "June 2026"],
+    },
+    "de": {
+        "subject": (
+            "Ihr Termin bei Dr. Dora Doctor am Dienstag, 9. Juni 2026 um 10:00 ist gebucht"
+        ),
+        "summary": "Termin bei Dr. Dora Doctor (Cardiologist)",
+        "body": ["Dienstag", "Juni 2026"],
+    },
+    "ar": {
+        "subject": "تم حجز موعدك مع Dr. Dora Doctor يوم الثلاثاء 9 يونيو 2026 الساعة 10:00",
+        "summary": "موعد مع Dr. Dora Doctor (Cardiologist)",
+        "body": ["الثلاثاء", "يونيو 2026"],
+    },
+}
+
+
+def set_language(user: User, language: str) -> None:
+    user.language = language
+    user.save(update_fields=["language"])
+
+
+@pytest.mark.parametrize("language", ["en", "de", "ar"])
+def test_the_confirmation_is_in_the_patients_language(
+    book: Callable[..., Appointment], patient: User, language: str
+) -> None:
+    set_language(patient, language)
+    # The booking and the worker run in another language than the patient's.
+    with translation.override("ar" if language != "ar" else "de"):
+        book()
+        run_worker()
+
+    [message] = mail.outbox
+    expected = EXPECTED[language]
+    assert message.subject == expected["subject"]
+    [(html, _mimetype)] = message.alternatives
+    for text in (message.body, html):
+        for words in expected["body"]:
+            assert words in text
+    vevent, _method, _type = invitation(message)
+    assert str(vevent["SUMMARY"]) == expected["summary"]
+
+
+def test_a_language_changed_after_the_booking_is_the_one_the_mail_is_sent_in(
+    book: Callable[..., Appointment], patient: User
+) -> None:
+    set_language(patient, "de")
+    book()
+    set_language(patient, "ar")
+
+    run_worker()
+
+    [message] = mail.outbox
+    assert message.subject == EXPECTED["ar"]["subject"]
+
+
+def test_someone_who_never_chose_gets_the_clinics_language(
+    book: Callable[..., Appointment], patient: User
+) -> None:
+    assert patient.language == ""
+    with translation.override("de"):
+        book()
+        run_worker()
+
+    [message] = mail.outbox
+    assert message.subject == EXPECTED["en"]["subject"]
+
+
+def test_the_account_activation_mail_is_in_the_users_language(admin_user: User) -> None:
+    pending = PendingPatientFactory()
+    set_language(pending, "de")
+
+    accounts.activate(user=pending)
+    run_worker()
+
+    [message] = [m for m in mail.outbox if m.to == [pending.email]]
+    assert message.subject == "Ihr Konto bei Clinic ist aktiv"
+
+
+def test_the_webhook_payload_names_the_patients_language_and_stays_language_neutral(
+    book: Callable[..., Appointment], patient: User
+) -> None:
+    from notifications.models import Event
+
+    set_language(patient, "ar")
+    with translation.override("ar"):
+        book()
+
+    payload = Event.objects.get(type="appointment.booked").payload
+    assert payload["data"]["patient"]["language"] == "ar"
+    assert payload["data"]["appointment"]["status"] == "scheduled"
+    assert payload["data"]["appointment"]["starts_at"] == "2026-06-09T10:00:00+02:00"
