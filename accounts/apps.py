@@ -8,11 +8,22 @@ from django.http import HttpRequest
 
 def remember_language(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
     """At every login (the site's, Django admin's): the language the person chose before, in
-    this browser too from now on (common.i18n.LocaleMiddleware writes the cookie)."""
+    this browser too from now on (common.i18n.LocaleMiddleware writes the cookie). Someone
+    who has not chosen one yet but did choose in this browser before logging in (the header's
+    switcher) keeps that choice on their account."""
+    from django.conf import settings
+
+    from accounts import services
     from common import i18n
 
-    if request is not None:
-        i18n.remember(request, getattr(user, "language", ""))
+    if request is None:
+        return
+    if getattr(user, "language", ""):
+        i18n.remember(request, user.language)
+        return
+    chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+    if chosen and i18n.supported(chosen):
+        services.set_language(user=user, language=chosen)
 
 
 class AccountsConfig(AppConfig):

@@ -152,3 +152,31 @@ def test_languages_come_from_the_environment() -> None:
     outside = settings_with(CLINIC_LANGUAGES="en,de", LANGUAGE_CODE="ar")
     assert outside.returncode != 0
     assert "LANGUAGE_CODE='ar' is not one of CLINIC_LANGUAGES" in outside.stderr
+
+
+def test_a_choice_made_before_logging_in_is_kept_on_the_account(
+    client: Client, patient: User
+) -> None:
+    client.post("/i18n/setlang/", {"language": "ar", "next": "/"})
+    patient.refresh_from_db()
+    assert patient.language == ""
+
+    client.post("/accounts/login/", {"username": patient.national_id, "password": PASSWORD})
+
+    patient.refresh_from_db()
+    assert patient.language == "ar"
+
+
+def test_django_admin_follows_the_admins_language(admin_user: User) -> None:
+    admin_user.language = "de"
+    admin_user.save(update_fields=["language"])
+    browser = Client(headers={"accept-language": "en"})
+    response = browser.post(
+        "/admin/login/?next=/admin/",
+        {"username": admin_user.national_id, "password": PASSWORD},
+    )
+    assert response.status_code == 302
+    page = browser.get("/admin/")
+    assert html_tag(page).startswith('<html lang="de"')
+    assert "Konten, Ärztinnen und Ärzte, Termine" in page.content.decode()
+    assert "Abmelden" in page.content.decode()

@@ -157,6 +157,7 @@ def test_activation_is_an_event_with_the_person_and_role(
             "name": "Nina New",
             "email": "nina@example.com",
             "role": "patient",
+            "language": "en",
         }
     }
     assert sorted((d.channel, d.recipient, d.mail) for d in event.deliveries.all()) == [
@@ -250,7 +251,12 @@ def test_payload_tells_who_where_and_when_but_nothing_medical(
             "service": None,
             "doctor": {"name": "Dr. Dora Doctor", "specialty": "Cardiologist"},
             "branch": {"name": "Riverside", "address": "1 River Road", "phone": "+49 30 1000001"},
-            "patient": {"name": "Alice Patient", "email": patient.email, "phone": patient.phone},
+            "patient": {
+                "name": "Alice Patient",
+                "email": patient.email,
+                "phone": patient.phone,
+                "language": "en",
+            },
         },
     }
     text = str(event.payload)

@@ -88,7 +88,7 @@ def test_the_chosen_day_lists_phones_as_tel_links(
 ) -> None:
     page = html(client.get("/dashboard/week/?date=2026-06-08"))
 
-    assert f'<a href="tel:{patient.phone}">{patient.phone}</a>' in page
+    assert f'<a href="tel:{patient.phone}" dir="ltr">{patient.phone}</a>' in page
 
 
 def test_today_links_to_the_queue(client: Client, dora_in: DoctorProfile) -> None:
@@ -114,8 +114,8 @@ def test_the_print_view_has_the_day_and_no_menus_or_buttons(
     assert response.status_code == 200
     page = html(response)
     assert "Dr. Dora Doctor — Monday 8 June 2026" in page
-    assert "<td>09:00–09:30</td><td>Alice Patient</td>" in page
-    assert f'<a href="tel:{patient.phone}">{patient.phone}</a>' in page
+    assert '<td dir="ltr">09:00–09:30</td><td>Alice Patient</td>' in page
+    assert f'<a href="tel:{patient.phone}" dir="ltr">{patient.phone}</a>' in page
     assert "Chest pain" in page
     for absent in ("<nav", "<button", "<form", "<script"):
         assert absent not in page
@@ -143,7 +143,7 @@ def test_the_doctors_appointment_page_is_titled_with_the_patient(
     page = html(client.get(f"/appointments/{appointment.public_id}/"))
 
     assert '<h1 id="appt-h">Alice Patient</h1>' in page
-    assert f'<a href="tel:{patient.phone}">' in page
+    assert f'<a href="tel:{patient.phone}" dir="ltr">' in page
     assert '<h2 class="h3" id="notes-h">Doctor\'s notes</h2>' in page
     assert "Move to another time" in page
 

@@ -166,7 +166,7 @@ def test_the_page_lists_the_patients_booked_in_the_afternoon_then_cancels_on_pur
     assert response.redirect_chain == [("/dashboard/time-off/", 302)]
     page = html(response)
     assert "The booked appointments are cancelled and the patients told." in page
-    assert "Wed 3 Jun 2026, <strong>13:00–18:00</strong>" in page
+    assert 'Wed 3 Jun 2026, <strong dir="ltr">13:00–18:00</strong>' in page
     period = TimeOff.objects.get()
     assert (period.start_date, period.end_date, period.start_time, period.end_time) == (
         WEDNESDAY,

@@ -76,7 +76,7 @@ def test_list_shows_upcoming_and_past_with_their_status(
         assert detail_url(past) in history
     for label in ("Completed", "No-show", "Cancelled"):
         assert f">{label}</span>" in history
-    assert "Monday 8 June 2026, 09:00–09:30" in upcoming
+    assert 'Monday 8 June 2026, <span dir="ltr">09:00–09:30</span>' in upcoming
     assert detail_url(bobs) not in page
     assert_no_integer_ids(page)
 

@@ -176,7 +176,7 @@ def test_another_doctors_slot_is_refused(
             "retired",
             NEXT_MONDAY,
             422,
-            "That time is not one of Dr. Dora Doctor&#x27;s consultation",
+            "That time is not one of the consultation slots of Dr. Dora Doctor.",
         ),
     ],
     ids=["time-off", "past", "not-accepting", "wrong-weekday", "beyond-horizon", "retired"],

@@ -198,7 +198,7 @@ def test_the_page_previews_without_saving(client: Client, dora_in: DoctorProfile
     assert response.status_code == 200
     page = html(response)
     assert "18 new slots" in page
-    assert "<strong>Monday</strong>: 9 slots, 09:00–12:00" in page
+    assert '<strong>Monday</strong>: 9 slots, <span dir="ltr">09:00–12:00</span>' in page
     assert not Slot.objects.exists()
 
 
