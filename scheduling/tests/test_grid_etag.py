@@ -289,3 +289,19 @@ def test_a_booking_in_another_process_makes_a_new_grid_with_a_shared_cache(
         after = fragment(client, dora, before["ETag"])
     assert after.status_code == 200
     assert link(dora, soon, slot) not in after.content.decode()
+
+
+def test_the_grid_is_made_and_validated_per_language(
+    client: Client, dora: DoctorProfile, monday_9: Slot
+) -> None:
+    english = fragment(client, dora)
+    client.post("/i18n/setlang/", {"language": "de", "next": "/"})
+    # The English grid's ETag does not hold for the German grid: a new one, in German.
+    german = fragment(client, dora, english["ETag"])
+    assert german.status_code == 200
+    assert german["ETag"] != english["ETag"]
+    assert "Buchen" in german.content.decode()
+    assert german["Content-Language"] == "de"
+    assert "Accept-Language" in german["Vary"]
+    # And the German one holds for the next German poll.
+    assert fragment(client, dora, german["ETag"]).status_code == 304
