@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from django.core.cache import caches
 from django.db.backends.base.operations import BaseDatabaseOperations
+from django.utils import translation
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
@@ -62,6 +63,14 @@ def _fresh_cache() -> None:
     earlier test must not answer for a doctor of this one."""
     for each in caches.all():
         each.clear()
+
+
+@pytest.fixture(autouse=True)
+def _default_language() -> None:
+    """Each test starts in the clinic's default language: a request in German through the
+    test client leaves German active in the thread (LocaleMiddleware activates, nothing
+    deactivates), and a later test calling a service directly would read German messages."""
+    translation.deactivate()
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from accounts import normalise, services
@@ -244,9 +244,15 @@ class QuietPasswordResetForm(ResetForm):
             self._start(lambda: None)
 
     def send_mail(self, *args: Any, **kwargs: Any) -> None:
+        # The thread has no language of its own: the mail is in the account's language, else
+        # in the one the page was read in.
+        context = kwargs.get("context", args[2] if len(args) > 2 else {})
+        language = getattr(context.get("user"), "language", "") or translation.get_language()
+
         def send() -> None:
             try:
-                PasswordResetForm.send_mail(self, *args, **kwargs)
+                with translation.override(language):
+                    PasswordResetForm.send_mail(self, *args, **kwargs)
             except Exception:
                 logging.getLogger(__name__).exception("The password reset e-mail failed")
 

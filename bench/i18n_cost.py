@@ -68,7 +68,7 @@ def run_child(tree: Path, requests: int, languages: list[str]) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         env = {
             **os.environ,
-            "DJANGO_SETTINGS_MODULE": "clinic.settings",
+            "DJANGO_SETTINGS_MODULE": "clinic.settings_test",  # plain static storage, no manifest
             "CLINIC_IGNORE_DOTENV": "1",
             "SECRET_KEY": "bench-" + "x" * 50,
             "LOCAL_HTTP": "1",

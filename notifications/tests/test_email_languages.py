@@ -25,19 +25,19 @@ EXPECTED = {
             "Your appointment with Dr. Dora Doctor on Tuesday 9 June 2026 at 10:00 is booked"
         ),
         "summary": "Appointment with Dr. Dora Doctor (Cardiologist)",
-        "body": ["Tuesday", "June 2026"],
+        "body": ["Hello Alice Patient,", "Tuesday 9 June 2026"],
     },
     "de": {
         "subject": (
             "Ihr Termin bei Dr. Dora Doctor am Dienstag, 9. Juni 2026 um 10:00 ist gebucht"
         ),
         "summary": "Termin bei Dr. Dora Doctor (Cardiologist)",
-        "body": ["Dienstag", "Juni 2026"],
+        "body": ["Hallo Alice Patient,", "Dienstag, 9. Juni 2026"],
     },
     "ar": {
         "subject": "تم حجز موعدك مع Dr. Dora Doctor يوم الثلاثاء 9 يونيو 2026 الساعة 10:00",
         "summary": "موعد مع Dr. Dora Doctor (Cardiologist)",
-        "body": ["الثلاثاء", "يونيو 2026"],
+        "body": ["مرحبًا Alice Patient،", "الثلاثاء 9 يونيو 2026"],
     },
 }
 
