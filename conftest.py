@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -36,7 +38,15 @@ hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "clinic"))
 
 def pytest_configure(config: pytest.Config) -> None:
     # The SQLite test databases are files in var/ (clinic.settings_test).
-    (Path(__file__).resolve().parent / "var").mkdir(exist_ok=True)
+    root = Path(__file__).resolve().parent
+    (root / "var").mkdir(exist_ok=True)
+    # The translations as scripts/bootstrap compiles them, for a run that did not start from
+    # `make`: each .mo missing or older than its .po is built again (msgfmt, GNU gettext).
+    if shutil.which("msgfmt"):
+        for po in (root / "locale").rglob("*.po"):
+            mo = po.with_suffix(".mo")
+            if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+                subprocess.run(["msgfmt", "--check", "-o", str(mo), str(po)], check=True)  # noqa: S603, S607
 
 
 @pytest.fixture(autouse=True, scope="session")
