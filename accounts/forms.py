@@ -14,7 +14,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from accounts import normalise, services
-from accounts.models import DoctorProfile, PatientProfile, User
+from accounts.models import Dependant, DoctorProfile, PatientProfile, User
 
 
 class NationalIdField(forms.CharField):
@@ -310,3 +310,31 @@ class WalkInForm(forms.Form):
         ).items():
             self.add_error(name, message)
         return data
+
+
+class DependantForm(forms.Form):
+    """A family member the patient books for."""
+
+    full_name = forms.CharField(label=_("Full name"), max_length=150)
+    date_of_birth = forms.DateField(
+        label=_("Date of birth"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    relationship = forms.ChoiceField(
+        label=_("Relationship"), choices=Dependant.Relationship.choices
+    )
+    national_id = NationalIdField(
+        label=_("National ID"),
+        required=False,
+        help_text=_("When they have one: it lets them take over their appointments later."),
+    )
+
+    def clean_full_name(self) -> str:
+        value = self.cleaned_data["full_name"]
+        normalise.validate_single_line(value)
+        return value
+
+    def clean_date_of_birth(self) -> dt.date:
+        dob = self.cleaned_data["date_of_birth"]
+        if dob.year < 1900:
+            raise ValidationError(_("Enter a date of birth after 1900."))
+        return dob

@@ -229,6 +229,87 @@ class PatientProfile(models.Model):
         return f"Patient {self.user.full_name}"
 
 
+class DependantQuerySet(KeptQuerySet["Dependant"]):
+    def active(self) -> DependantQuerySet:
+        """Those the guardian may still book for: not removed, not linked to an account."""
+        return self.filter(is_active=True, user__isnull=True)
+
+    def of(self, guardian: User) -> DependantQuerySet:
+        return self.filter(guardian=guardian)
+
+
+class Dependant(KeptForever, models.Model):
+    """A family member a patient books for (a child, a parent in their care). The patient
+    (the guardian) holds the appointments and gets the e-mails; the appointment names the
+    dependant as the person seen. A dependant who later registers is linked to their own
+    account by an admin (`user`): their appointments become theirs, history kept."""
+
+    class Relationship(models.TextChoices):
+        CHILD = "child", _("Child")
+        PARTNER = "partner", _("Partner")
+        PARENT = "parent", _("Parent")
+        OTHER = "other", _("Other")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    guardian = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="dependants", verbose_name=_("guardian")
+    )
+    full_name = models.CharField(_("full name"), max_length=150)
+    date_of_birth = models.DateField(_("date of birth"))
+    relationship = models.CharField(
+        _("relationship"), max_length=10, choices=Relationship.choices, default=Relationship.CHILD
+    )
+    national_id = models.CharField(
+        _("national ID"),
+        max_length=20,
+        blank=True,
+        validators=[normalise.validate_national_id],
+        help_text=_("When they have one. Spaces and dashes are ignored."),
+    )
+    # Their own account, once they registered and an admin linked them.
+    user = models.OneToOneField(
+        User,
+        on_delete=models.PROTECT,
+        related_name="as_dependant",
+        null=True,
+        blank=True,
+        verbose_name=_("own account"),
+    )
+    linked_at = models.DateTimeField(_("linked"), null=True, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = DependantQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["guardian", "full_name"]
+        verbose_name = _("dependant")
+        verbose_name_plural = _("dependants")
+        constraints = [
+            # One family member once per guardian (by national ID, when they have one).
+            models.UniqueConstraint(
+                fields=["guardian", "national_id"],
+                condition=~Q(national_id=""),
+                name="accounts_dependant_unique_national_id",
+            ),
+            models.CheckConstraint(
+                condition=Q(user__isnull=True) | Q(linked_at__isnull=False),
+                name="accounts_dependant_link_has_time",
+            ),
+            models.CheckConstraint(
+                condition=Q(relationship__in=["child", "partner", "parent", "other"]),
+                name="accounts_dependant_relationship_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.full_name} ({self.get_relationship_display()} of {self.guardian.full_name})"
+
+    def normalise(self) -> None:
+        self.national_id = normalise.national_id(self.national_id)
+        self.full_name = normalise.name(self.full_name)
+
+
 class DoctorProfileQuerySet(KeptQuerySet["DoctorProfile"]):
     def listed(self) -> DoctorProfileQuerySet:
         """Doctors a patient can find: active accounts with a specialty and a branch."""

@@ -23,11 +23,14 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext
 
+from accounts import normalise
 from accounts.models import (
     ADMIN_SEATS,
     AdminProfile,
     CalendarFeed,
+    Dependant,
     DoctorProfile,
     FrontDeskProfile,
     PatientProfile,
@@ -536,3 +539,66 @@ def set_language(*, user: User, language: str) -> bool:
     user.language = language
     user.save(update_fields=["language"])
     return True
+
+
+# --- Family members ------------------------------------------------------------------------
+
+MAX_DEPENDANTS = 20
+
+
+@transaction.atomic
+def add_dependant(
+    *,
+    guardian: User,
+    full_name: str,
+    date_of_birth: dt.date,
+    relationship: str = Dependant.Relationship.CHILD,
+    national_id: str = "",
+    today: dt.date | None = None,
+) -> Dependant:
+    """A family member the patient books for. Raises ValidationError (nothing saved) when the
+    details do not make one."""
+    # The guardian's lock: two adds at once cannot both pass the count below.
+    guardian = User.objects.select_for_update().get(pk=guardian.pk)
+    if not (guardian.is_active and guardian.role == User.Role.PATIENT):
+        raise ValidationError(gettext("Only patients add family members."), code="not_patient")
+    dependant = Dependant(
+        guardian=guardian,
+        full_name=full_name,
+        date_of_birth=date_of_birth,
+        relationship=relationship,
+        national_id=national_id,
+    )
+    dependant.normalise()
+    if not dependant.full_name:
+        raise ValidationError(gettext("Give the family member's name."), code="name")
+    if date_of_birth > (today or timezone.localdate()):
+        raise ValidationError(gettext("The date of birth cannot be in the future."), code="born")
+    if relationship not in Dependant.Relationship.values:
+        raise ValidationError(gettext("Choose the relationship."), code="relationship")
+    if dependant.national_id:
+        normalise.validate_national_id(dependant.national_id)
+        if dependant.national_id == guardian.national_id:
+            raise ValidationError(gettext("That is your own national ID."), code="own_id")
+        if Dependant.objects.of(guardian).filter(national_id=dependant.national_id).exists():
+            raise ValidationError(
+                gettext("A family member with this national ID is already on your profile."),
+                code="duplicate",
+            )
+    if Dependant.objects.of(guardian).filter(is_active=True).count() >= MAX_DEPENDANTS:
+        raise ValidationError(
+            gettext("At most %(n)d family members can be added.") % {"n": MAX_DEPENDANTS},
+            code="too_many",
+        )
+    dependant.save()
+    return dependant
+
+
+@transaction.atomic
+def remove_dependant(*, dependant: Dependant) -> Dependant:
+    """No more bookings for them; the row and their appointments stay (kept for the record)."""
+    locked = Dependant.objects.select_for_update().get(pk=dependant.pk)
+    if locked.is_active:
+        locked.is_active = False
+        locked.save(update_fields=["is_active"])
+    return locked

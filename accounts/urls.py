@@ -17,6 +17,12 @@ urlpatterns = [
     path("welcome/", views.after_login, name="after-login"),
     path("profile/", views.profile, name="profile"),
     path("profile/calendar/", views.calendar_feed, name="calendar-feed"),
+    path("profile/family/", views.add_family_member, name="family-add"),
+    path(
+        "profile/family/<uuid:public_id>/remove/",
+        views.remove_family_member,
+        name="family-remove",
+    ),
     path("password_change/", views.PasswordChangeView.as_view(), name="password-change"),
     path(
         "password_change/done/",

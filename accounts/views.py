@@ -1,20 +1,25 @@
 from __future__ import annotations
 
+from typing import Any
+from uuid import UUID
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import services
 from accounts.forms import (
+    DependantForm,
     DoctorApplicationForm,
     DoctorProfileForm,
     LoginForm,
@@ -24,7 +29,7 @@ from accounts.forms import (
     QuietPasswordResetForm,
 )
 from accounts.http import AuthenticatedRequest
-from accounts.models import CalendarFeed, PatientProfile, User
+from accounts.models import CalendarFeed, Dependant, PatientProfile, User
 from common.ratelimit import limit
 
 # The new feed URL waits here between the POST that made it and the page that shows it once.
@@ -138,9 +143,74 @@ def profile(request: AuthenticatedRequest) -> HttpResponse:
     return render(
         request,
         "accounts/profile.html",
-        {"form": form, "role_form": role_form, "calendar": _calendar_context(request, user)},
+        {
+            "form": form,
+            "role_form": role_form,
+            "calendar": _calendar_context(request, user),
+            **_family_context(user),
+        },
         status=status,
     )
+
+
+def _family_context(user: User, form: DependantForm | None = None) -> dict[str, Any]:
+    if not user.is_patient:
+        return {}
+    return {
+        "family": list(Dependant.objects.of(user).filter(is_active=True).order_by("full_name")),
+        "family_form": form or DependantForm(),
+    }
+
+
+@limit("write")
+@login_required
+@require_POST
+def add_family_member(request: AuthenticatedRequest) -> HttpResponse:
+    """Adds a family member the patient books for (the form is on the profile page)."""
+    user = request.user
+    if not user.is_patient:
+        raise PermissionDenied
+    form = DependantForm(request.POST)
+    if form.is_valid():
+        try:
+            dependant = services.add_dependant(guardian=user, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(
+                request,
+                gettext("%(name)s is on your profile: you can book for them now.")
+                % {"name": dependant.full_name},
+            )
+            return redirect(reverse("accounts:profile") + "#family-h")
+    return render(
+        request,
+        "accounts/profile.html",
+        {
+            "form": ProfileForm(instance=user, prefix="account"),
+            "role_form": PatientProfileForm(
+                instance=PatientProfile.objects.get_or_create(user=user)[0], prefix="patient"
+            ),
+            "calendar": _calendar_context(request, user),
+            **_family_context(user, form),
+        },
+        status=400,
+    )
+
+
+@login_required
+@require_POST
+def remove_family_member(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
+    """No more bookings for them; their appointments stay as they are."""
+    dependant = get_object_or_404(
+        Dependant.objects.of(request.user).filter(is_active=True), public_id=public_id
+    )
+    services.remove_dependant(dependant=dependant)
+    messages.success(
+        request,
+        gettext("%(name)s is no longer on your profile.") % {"name": dependant.full_name},
+    )
+    return redirect(reverse("accounts:profile") + "#family-h")
 
 
 def _calendar_context(request: HttpRequest, user: User) -> dict | None:

@@ -11,9 +11,9 @@ from django.utils import timezone
 from ninja import Schema
 from pydantic import AfterValidator, Field, StrictBool, StringConstraints
 
-from accounts.models import DoctorProfile, User
+from accounts.models import Dependant, DoctorProfile, User
 from scheduling import availability, clock
-from scheduling.models import Appointment
+from scheduling.models import Appointment, WaitlistEntry, WaitlistOffer
 
 
 def _plain_text(value: str) -> str:
@@ -142,6 +142,41 @@ class ServiceOut(Schema):
     doctors: list[str] = Field(description="The slugs of the listed doctors who offer it.")
 
 
+class DependantOut(Schema):
+    id: uuid.UUID
+    full_name: str
+    date_of_birth: dt.date
+    relationship: Literal["child", "partner", "parent", "other"]
+    active: bool = Field(description="False once removed: no more bookings for them.")
+
+
+class DependantIn(Schema):
+    full_name: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=150)
+    ]
+    date_of_birth: dt.date
+    relationship: Literal["child", "partner", "parent", "other"] = "child"
+    national_id: Annotated[str, StringConstraints(strip_whitespace=True, max_length=30)] = Field(
+        "", description="When they have one; it is never shown back."
+    )
+
+
+def dependant_out(d: Dependant) -> dict[str, Any]:
+    return {
+        "id": d.public_id,
+        "full_name": d.full_name,
+        "date_of_birth": d.date_of_birth,
+        "relationship": d.relationship,
+        "active": d.is_active and d.user_id is None,
+    }
+
+
+class AppointmentDependant(Schema):
+    id: uuid.UUID
+    name: str
+    relationship: str
+
+
 class AppointmentService(Schema):
     id: uuid.UUID
     name: str
@@ -238,6 +273,11 @@ class AppointmentOut(Schema):
     queue_number: int | None = Field(
         None, description="Today's queue only: the order in which patients checked in."
     )
+    dependant: AppointmentDependant | None = Field(
+        None,
+        description="The family member seen, when the patient booked for one (the patient "
+        "holds the appointment and gets the e-mails).",
+    )
     service: AppointmentService | None = Field(
         None, description="The service booked; none for a consultation at the doctor's fee."
     )
@@ -266,6 +306,7 @@ def appointment_out(appt: Appointment, *, now: dt.datetime) -> dict[str, Any]:
             cancelled_by = "clinic"
     patient: User = appt.patient
     service = appt.service
+    dependant = appt.dependant
     return {
         "id": appt.public_id,
         "status": appt.status,
@@ -299,6 +340,15 @@ def appointment_out(appt: Appointment, *, now: dt.datetime) -> dict[str, Any]:
         "service": (
             {"id": service.public_id, "name": service.name} if service is not None else None
         ),
+        "dependant": (
+            {
+                "id": dependant.public_id,
+                "name": dependant.full_name,
+                "relationship": dependant.relationship,
+            }
+            if dependant is not None
+            else None
+        ),
         "price": f"{appt.price:.2f}" if appt.price is not None else None,
         "currency": settings.CLINIC_CURRENCY,
     }
@@ -320,6 +370,11 @@ class BookIn(Schema):
         None,
         description="The front desk only: the id of the patient it books for, with a doctor "
         "of its branch. A patient books for themself and leaves it out.",
+    )
+    dependant: uuid.UUID | None = Field(
+        None,
+        description="A family member of the patient's (GET /me/family) to book for; the "
+        "overlap rule applies to them. Without one the visit is for the patient.",
     )
     service: uuid.UUID | None = Field(
         None,
@@ -387,3 +442,69 @@ class UserPage(Schema):
 
 def time_zone() -> str:
     return str(settings.TIME_ZONE)
+
+
+class WaitlistIn(Schema):
+    doctor: Slug = Field(description="The doctor's slug.")
+    start_date: dt.date
+    end_date: dt.date = Field(description="Included; within the booking horizon.")
+    earliest: dt.time | None = Field(None, description="Optional: the earliest start.")
+    latest: dt.time | None = Field(None, description="Optional: the latest end.")
+    dependant: uuid.UUID | None = Field(
+        None, description="A family member of the caller's (GET /me/family) it is for."
+    )
+
+
+class WaitlistOfferOut(Schema):
+    id: uuid.UUID
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    expires_at: dt.datetime = Field(description="The time is held for the caller until then.")
+
+
+class WaitlistEntryOut(Schema):
+    id: uuid.UUID
+    doctor: str = Field(description="The doctor's slug.")
+    start_date: dt.date
+    end_date: dt.date
+    earliest: dt.time | None
+    latest: dt.time | None
+    status: Literal["waiting", "offered", "booked", "left"]
+    dependant: AppointmentDependant | None
+    offer: WaitlistOfferOut | None = Field(
+        None,
+        description="The time held for the caller now, if one is: book it with "
+        "POST /waitlist/offers/{id}/claim.",
+    )
+
+
+def waitlist_entry_out(entry: WaitlistEntry, offer: WaitlistOffer | None) -> dict[str, Any]:
+    dependant = entry.dependant
+    return {
+        "id": entry.public_id,
+        "doctor": entry.doctor.slug,
+        "start_date": entry.start_date,
+        "end_date": entry.end_date,
+        "earliest": entry.earliest,
+        "latest": entry.latest,
+        "status": entry.status,
+        "dependant": (
+            {
+                "id": dependant.public_id,
+                "name": dependant.full_name,
+                "relationship": dependant.relationship,
+            }
+            if dependant is not None
+            else None
+        ),
+        "offer": (
+            {
+                "id": offer.public_id,
+                "starts_at": local(offer.starts_at),
+                "ends_at": local(offer.ends_at),
+                "expires_at": local(offer.expires_at),
+            }
+            if offer is not None
+            else None
+        ),
+    }

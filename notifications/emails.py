@@ -26,6 +26,7 @@ from django.utils.formats import date_format
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext
 
 from accounts.models import User
 from common import i18n
@@ -63,6 +64,7 @@ def _context(event: Event) -> dict:
         "branch": data["branch"],
         "patient": data["patient"],
         "service": data.get("service"),
+        "dependant": data.get("dependant"),
         "starts_at": starts,
         "ends_at": ends,
         "previous_starts_at": _instant(previous) if previous else None,
@@ -182,6 +184,39 @@ def recipient_language(delivery: Delivery) -> str:
     return str(recorded) if i18n.supported(recorded) else settings.LANGUAGE_CODE
 
 
+def _build_offer_mail(delivery: Delivery) -> EmailMultiAlternatives:
+    data = delivery.event.payload["data"]
+    offer = data["offer"]
+    starts, ends = _instant(offer["starts_at"]), _instant(offer["ends_at"])
+    ctx = {
+        "clinic_name": settings.CLINIC_NAME,
+        "offer": offer,
+        "doctor": data["doctor"],
+        "branch": data["branch"],
+        "patient": data["patient"],
+        "dependant": data.get("dependant"),
+        "starts_at": starts,
+        "ends_at": ends,
+        "expires_at": _instant(offer["expires_at"]),
+        "appointment": {"time_zone": offer["time_zone"]},
+    }
+    when = f"{starts:%A} {starts.day} {starts:%B %Y} at {starts:%H:%M}"
+    subject = " ".join(
+        (
+            gettext("A time with %(doctor)s is free: %(when)s")
+            % {"doctor": data["doctor"]["name"], "when": when}
+        ).split()
+    )
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string("emails/waitlist_offered.txt", ctx),
+        to=[delivery.recipient],
+        headers={"X-Clinic-Event-Id": str(delivery.event.id)},
+    )
+    message.attach_alternative(render_to_string("emails/waitlist_offered.html", ctx), "text/html")
+    return message
+
+
 def build(delivery: Delivery) -> EmailMultiAlternatives:
     """The message for an e-mail delivery: text, HTML and (for the patient) the invitation,
     in the recipient's language."""
@@ -192,6 +227,8 @@ def build(delivery: Delivery) -> EmailMultiAlternatives:
 def _build(delivery: Delivery) -> EmailMultiAlternatives:
     if delivery.mail in ACCOUNT_SUBJECTS:
         return _build_account_mail(delivery)
+    if delivery.mail == Mail.WAITLIST_OFFERED:
+        return _build_offer_mail(delivery)
     event = delivery.event
     ctx = _context(event)
     kind = Mail(delivery.mail)
@@ -202,7 +239,7 @@ def _build(delivery: Delivery) -> EmailMultiAlternatives:
             SUBJECTS[kind]
             % {
                 "doctor": ctx["doctor"]["name"],
-                "patient": ctx["patient"]["name"],
+                "patient": (ctx["dependant"] or ctx["patient"])["name"],
                 "when": ctx["when"],
             }
         ).split()

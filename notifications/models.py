@@ -31,6 +31,7 @@ class EventType(models.TextChoices):
     APPOINTMENT_REMINDER = "appointment.reminder", "Appointment reminder"
     ACCOUNT_ACTIVATED = "account.activated", "Account activated"
     ACCOUNT_REGISTERED = "account.registered", "New registration waiting for an admin"
+    WAITLIST_OFFERED = "waitlist.offered", "A freed time offered from the waitlist"
 
 
 def new_secret() -> str:
@@ -184,6 +185,7 @@ class Delivery(models.Model):
         ACTIVATED = "activated", "Account activated"
         SET_PASSWORD = "set_password", "Account opened: set your password"
         NEW_REGISTRATION = "new_registration", "New registration (to the admins)"
+        WAITLIST_OFFERED = "waitlist_offered", "A time offered from the waitlist"
 
     event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="deliveries")
     channel = models.CharField(max_length=10, choices=Channel.choices)

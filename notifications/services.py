@@ -21,13 +21,14 @@ from django.core.signals import setting_changed
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count
 from django.dispatch import receiver
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import DoctorProfile, User
 from common import i18n
 from notifications.models import Delivery, Event, EventType, WebhookEndpoint
 from scheduling import clock
-from scheduling.models import Appointment
+from scheduling.models import Appointment, WaitlistOffer
 
 logger = logging.getLogger(__name__)
 
@@ -94,8 +95,20 @@ def appointment_data(appt: Appointment, details: dict[str, Any]) -> dict[str, An
         appointment["price"] = f"{appt.price:.2f}"
         appointment["currency"] = settings.CLINIC_CURRENCY
     service = appt.service
+    dependant = appt.dependant
     return {
         "appointment": appointment,
+        # The family member seen, when the patient booked for one; the patient is the account
+        # holder, who is written to. Neither a date of birth nor a national ID is sent.
+        "dependant": (
+            {
+                "id": str(dependant.public_id),
+                "name": dependant.full_name,
+                "relationship": dependant.relationship,
+            }
+            if dependant is not None
+            else None
+        ),
         "service": (
             {
                 "id": str(service.public_id),
@@ -261,6 +274,7 @@ def _has_people(appt: Appointment) -> bool:
         Appointment.patient.is_cached(appt)
         and Appointment.doctor.is_cached(appt)
         and (appt.service_id is None or Appointment.service.is_cached(appt))
+        and (appt.dependant_id is None or Appointment.dependant.is_cached(appt))
         and all(
             getattr(DoctorProfile, name).is_cached(appt.doctor)
             for name in ("user", "specialty", "branch")
@@ -355,6 +369,79 @@ def record_account_registered(*, user: User, now: dt.datetime | None = None) -> 
     return _save(
         event, [(email, Delivery.Mail.NEW_REGISTRATION) for email in admins], hand_off=True
     )
+
+
+def offer_url(offer: WaitlistOffer) -> str:
+    site: str = settings.SITE_URL
+    return site.rstrip("/") + reverse("scheduling:waitlist-offer", args=[offer.public_id])
+
+
+def offer_data(offer: WaitlistOffer) -> dict[str, Any]:
+    """What the receivers are told of a time offered from the waitlist: the time, until when
+    it is held, the link that books it, and whom to write to."""
+    entry = offer.entry
+    doctor = offer.doctor
+    branch = doctor.branch
+    dependant = entry.dependant
+    return {
+        "offer": {
+            "id": str(offer.public_id),
+            "starts_at": _local_iso(offer.starts_at),
+            "ends_at": _local_iso(offer.ends_at),
+            "time_zone": settings.TIME_ZONE,
+            "expires_at": _local_iso(offer.expires_at),
+            "url": offer_url(offer),
+        },
+        "waitlist_entry": {"id": str(entry.public_id)},
+        "dependant": (
+            {
+                "id": str(dependant.public_id),
+                "name": dependant.full_name,
+                "relationship": dependant.relationship,
+            }
+            if dependant is not None
+            else None
+        ),
+        "doctor": {
+            "name": doctor.display_name,
+            "specialty": doctor.specialty.name if doctor.specialty else None,
+        },
+        "branch": (
+            {"name": branch.name, "address": branch.address, "phone": branch.phone}
+            if branch
+            else None
+        ),
+        "patient": {
+            "name": entry.patient.full_name,
+            "email": entry.patient.email,
+            "phone": entry.patient.phone,
+        },
+    }
+
+
+@transaction.atomic(savepoint=False)
+def record_waitlist_offer(*, offer: WaitlistOffer, now: dt.datetime | None = None) -> Event:
+    """The `waitlist.offered` webhook and the patient's e-mail with the link, in the
+    transaction that made the offer."""
+    now = now or timezone.now()
+    offer = WaitlistOffer.objects.select_related(
+        "entry__patient", "entry__dependant", "doctor__user", "doctor__specialty", "doctor__branch"
+    ).get(pk=offer.pk)
+    event_id = uuid.uuid4()
+    event = Event(
+        id=event_id,
+        type=EventType.WAITLIST_OFFERED,
+        payload=_envelope(event_id, EventType.WAITLIST_OFFERED, now, offer_data(offer)),
+        created_at=now,
+        user_email=offer.entry.patient.email,
+    )
+    return _save(
+        event, [(offer.entry.patient.email, Delivery.Mail.WAITLIST_OFFERED)], hand_off=True
+    )
+
+
+def on_waitlist_offer(event_type: str, offer: WaitlistOffer) -> None:
+    record_waitlist_offer(offer=offer)
 
 
 def calendar_sequences(public_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:

@@ -1,4 +1,5 @@
-"""One pass of the worker: due reminders first, then every due delivery, batch by batch."""
+"""One pass of the worker: waitlist offers that ran out passed on, due reminders, then every
+due delivery, batch by batch."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from django.utils import timezone
 
 from notifications import delivery, reminders
 from notifications.models import Delivery
+from scheduling import services as scheduling_services
 
 logger = logging.getLogger(__name__)
 
@@ -17,6 +19,7 @@ logger = logging.getLogger(__name__)
 @dataclass
 class PassResult:
     reminders: int = 0
+    offers_passed_on: int = 0
     attempted: int = 0
     delivered: int = 0
     stopped: bool = False
@@ -25,7 +28,9 @@ class PassResult:
 def run_pass(*, batch: int = 20, stop: threading.Event | None = None) -> PassResult:
     """Sends what is due now. With `stop` set mid-way it finishes the delivery in hand, gives
     the rest of its claimed batch back, and returns."""
-    result = PassResult(reminders=reminders.send_due())
+    # Before the deliveries: the next patient's offer is then sent in this same pass.
+    passed = scheduling_services.pass_on_expired_offers()
+    result = PassResult(reminders=reminders.send_due(), offers_passed_on=passed)
     while not (stop and stop.is_set()):
         ids = delivery.claim_due(limit=batch)
         if not ids:

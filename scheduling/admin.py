@@ -11,9 +11,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from accounts.http import signed_in_user
-from accounts.models import DoctorProfile
+from accounts.models import Dependant, DoctorProfile, User
 from scheduling import availability, clock, services
 from scheduling.models import Appointment, Slot, TimeOff
 
@@ -215,7 +217,10 @@ class AppointmentAdmin(_NoDelete):
     readonly_fields = [
         "public_id",
         "patient",
+        "dependant",
         "doctor",
+        "service",
+        "price",
         "status",
         "reason",
         "starts_at",
@@ -341,3 +346,68 @@ class DoctorProfileAdmin(_AccountsDoctorProfileAdmin):  # type: ignore[valid-typ
             # The grid shows the doctor's name and specialty: a poll gets them now, not
             # within the minute of its ETag.
             availability.changed(obj)
+
+
+@admin.register(Dependant)
+class DependantAdmin(_NoDelete):
+    """Family members patients book for. Patients add and remove them on their profile; the
+    admin links one who has since registered to their own account (the action below)."""
+
+    list_display = ["full_name", "relationship", "guardian", "date_of_birth", "user", "is_active"]
+    list_filter = ["is_active", "relationship"]
+    search_fields = ["full_name", "national_id", "guardian__full_name", "guardian__national_id"]
+    list_select_related = ["guardian", "user"]
+    actions = ["link_to_account"]
+    readonly_fields = [
+        "public_id",
+        "guardian",
+        "full_name",
+        "date_of_birth",
+        "relationship",
+        "national_id",
+        "user",
+        "linked_at",
+        "is_active",
+        "created_at",
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # the patient adds them, on their profile
+
+    @admin.action(description=_("Link to the registered account with the same national ID"))
+    def link_to_account(self, request: HttpRequest, queryset: QuerySet[Dependant]) -> None:
+        admin_user = signed_in_user(request)
+        linked = 0
+        for dependant in queryset.select_related("guardian"):
+            account = (
+                User.objects.patients().filter(national_id=dependant.national_id).first()
+                if dependant.national_id
+                else None
+            )
+            if account is None:
+                self.message_user(
+                    request,
+                    _("%(name)s: no patient account has their national ID.")
+                    % {"name": dependant.full_name},
+                    messages.ERROR,
+                )
+                continue
+            try:
+                services.link_dependant(dependant=dependant, user=account, by=admin_user)
+            except ValidationError as exc:
+                self.message_user(
+                    request, f"{dependant.full_name}: {' '.join(exc.messages)}", messages.ERROR
+                )
+            else:
+                linked += 1
+        if linked:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(n)d family member linked to their account; their appointments are theirs.",
+                    "%(n)d family members linked to their accounts; their appointments are theirs.",
+                    linked,
+                )
+                % {"n": linked},
+                messages.SUCCESS,
+            )

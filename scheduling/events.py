@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from scheduling.models import Appointment
+    from scheduling.models import Appointment, WaitlistOffer
 
 BOOKED = "appointment.booked"
 CANCELLED = "appointment.cancelled"
@@ -20,6 +20,7 @@ CHECKED_IN = "appointment.checked_in"
 COMPLETED = "appointment.completed"
 NO_SHOW = "appointment.no_show"
 REMINDER = "appointment.reminder"
+WAITLIST_OFFERED = "waitlist.offered"
 
 Listener = Callable[[str, "Appointment", dict[str, Any]], None]
 _listeners: list[Listener] = []
@@ -38,3 +39,23 @@ def unsubscribe(listener: Listener) -> None:
 def publish(event_type: str, appointment: Appointment, **details: Any) -> None:
     for listener in _listeners:
         listener(event_type, appointment, details)
+
+
+# A freed time offered to a waiting patient: not an appointment yet, so listeners of its own.
+OfferListener = Callable[[str, "WaitlistOffer"], None]
+_offer_listeners: list[OfferListener] = []
+
+
+def subscribe_offers(listener: OfferListener) -> None:
+    if listener not in _offer_listeners:
+        _offer_listeners.append(listener)
+
+
+def unsubscribe_offers(listener: OfferListener) -> None:
+    if listener in _offer_listeners:
+        _offer_listeners.remove(listener)
+
+
+def publish_offer(event_type: str, offer: WaitlistOffer) -> None:
+    for listener in _offer_listeners:
+        listener(event_type, offer)

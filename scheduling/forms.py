@@ -8,7 +8,7 @@ from django import forms
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import DoctorProfile
+from accounts.models import Dependant, DoctorProfile, User
 from directory.models import Service
 from directory.templatetags.money import money
 from scheduling.models import Weekday
@@ -33,6 +33,12 @@ class ServiceChoiceField(forms.ModelChoiceField):
 
 
 class BookingForm(forms.Form):
+    dependant = forms.ModelChoiceField(
+        label=_("Who is the visit for?"),
+        queryset=Dependant.objects.none(),
+        to_field_name="public_id",
+        required=False,
+    )
     service = ServiceChoiceField(
         label=_("Service"),
         queryset=Service.objects.none(),
@@ -47,8 +53,15 @@ class BookingForm(forms.Form):
         help_text=_("Optional. It helps the doctor prepare."),
     )
 
-    def __init__(self, *args: Any, doctor: DoctorProfile | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        doctor: DoctorProfile | None = None,
+        patient: User | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self._family(patient)
         field = self.fields["service"]
         if doctor is None:
             del self.fields["service"]
@@ -62,6 +75,19 @@ class BookingForm(forms.Form):
         # does not (no query added to a booking).
         if not self.is_bound and not offered.exists():
             del self.fields["service"]
+
+    def _family(self, patient: User | None) -> None:
+        field = self.fields["dependant"]
+        if patient is None:
+            del self.fields["dependant"]
+            return
+        assert isinstance(field, forms.ModelChoiceField)
+        family = Dependant.objects.active().of(patient).order_by("full_name")
+        field.queryset = family
+        field.empty_label = _("Myself (%(name)s)") % {"name": patient.full_name}
+        # As for the services: only the page that offers the choice reads the family.
+        if not self.is_bound and not family.exists():
+            del self.fields["dependant"]
 
 
 class CancelForm(forms.Form):
@@ -272,3 +298,52 @@ class PatientSearchForm(forms.Form):
     q = forms.CharField(
         label=_("Name, national ID, phone or e-mail"), max_length=100, required=False, strip=True
     )
+
+
+class WaitlistForm(forms.Form):
+    """Join a doctor's waitlist: dates, and optionally times of day."""
+
+    dependant = forms.ModelChoiceField(
+        label=_("Who is it for?"),
+        queryset=Dependant.objects.none(),
+        to_field_name="public_id",
+        required=False,
+    )
+    start_date = forms.DateField(
+        label=_("From"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    end_date = forms.DateField(
+        label=_("Until"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    earliest = forms.TimeField(
+        label=_("Not before"),
+        required=False,
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        help_text=_("Optional: the earliest start that suits you."),
+    )
+    latest = forms.TimeField(
+        label=_("Ending by"),
+        required=False,
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        help_text=_("Optional: the latest end that suits you."),
+    )
+
+    def __init__(self, *args: Any, patient: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["dependant"]
+        assert isinstance(field, forms.ModelChoiceField)
+        family = Dependant.objects.active().of(patient).order_by("full_name")
+        field.queryset = family
+        field.empty_label = _("Myself (%(name)s)") % {"name": patient.full_name}
+        if not self.is_bound and not family.exists():
+            del self.fields["dependant"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("start_date"), data.get("end_date")
+        if start and end and end < start:
+            self.add_error("end_date", _("The last day cannot be before the first."))
+        earliest, latest = data.get("earliest"), data.get("latest")
+        if earliest and latest and latest <= earliest:
+            self.add_error("latest", _("This must be later than “not before”."))
+        return data

@@ -208,7 +208,7 @@ def book(request: AuthenticatedRequest, branch_id: int, public_id: UUID, slug: s
     data = request.POST if request.method == "POST" else request.GET
     error = None
     status = 200
-    form = BookingForm(_posted(request), doctor=doctor)
+    form = BookingForm(_posted(request), doctor=doctor, patient=person)
     if "slot" in data or "date" in data:
         opening = _opening_from_query(data, doctor)
         if isinstance(opening, str):
@@ -225,6 +225,7 @@ def book(request: AuthenticatedRequest, branch_id: int, public_id: UUID, slug: s
                         reason=form.cleaned_data["reason"],
                         by=request.user,
                         service=form.cleaned_data.get("service"),
+                        dependant=form.cleaned_data.get("dependant"),
                     )
                 except SchedulingError as exc:
                     error, status = exc.text, exc.status

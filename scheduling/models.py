@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import DoctorProfile, User
+from accounts.models import Dependant, DoctorProfile, User
 from common.kept import KeptForever, KeptQuerySet
 
 
@@ -217,7 +217,13 @@ class AppointmentQuerySet(KeptQuerySet["Appointment"]):
 
     def with_people(self) -> AppointmentQuerySet:
         return self.select_related(
-            "patient", "doctor__user", "doctor__specialty", "doctor__branch", "slot", "service"
+            "patient",
+            "dependant",
+            "doctor__user",
+            "doctor__specialty",
+            "doctor__branch",
+            "slot",
+            "service",
         )
 
 
@@ -235,6 +241,16 @@ class Appointment(KeptForever, models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="appointments"
+    )
+    # The person seen when it is not the patient: a family member the patient booked for.
+    # The patient (the account holder) still holds the appointment and gets the e-mails.
+    dependant = models.ForeignKey(
+        Dependant,
+        on_delete=models.PROTECT,
+        related_name="appointments",
+        null=True,
+        blank=True,
+        verbose_name=_("for"),
     )
     doctor = models.ForeignKey(DoctorProfile, on_delete=models.PROTECT, related_name="appointments")
     slot = models.ForeignKey(Slot, on_delete=models.PROTECT, related_name="appointments")
@@ -339,6 +355,13 @@ class Appointment(KeptForever, models.Model):
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
 
+    @property
+    def person_name(self) -> str:
+        """Who is seen: the dependant booked for, else the patient."""
+        if self.dependant_id is not None and self.dependant is not None:
+            return self.dependant.full_name
+        return self.patient.full_name
+
     def has_started(self, now: dt.datetime | None = None) -> bool:
         return (now or timezone.now()) >= self.starts_at
 
@@ -358,3 +381,167 @@ class Appointment(KeptForever, models.Model):
     def cancel_needs_reason(self, by: models.Model) -> bool:
         """Anyone but the patient who cancels tells the patient why."""
         return by.pk != self.patient_id
+
+
+class WaitlistEntryQuerySet(KeptQuerySet["WaitlistEntry"]):
+    def waiting(self) -> WaitlistEntryQuerySet:
+        return self.filter(status=WaitlistEntry.Status.WAITING)
+
+    def current(self) -> WaitlistEntryQuerySet:
+        """Still on the list: waiting, or holding an offer."""
+        return self.filter(status__in=WaitlistEntry.CURRENT)
+
+    def for_patient(self, patient: User) -> WaitlistEntryQuerySet:
+        return self.filter(patient=patient)
+
+
+class WaitlistEntry(KeptForever, models.Model):
+    """A patient waiting for a doctor's time between two dates (and, optionally, between two
+    times of day), for themself or a family member. A time that frees up in that range is
+    offered to the first waiting patient it suits (WaitlistOffer)."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", _("Waiting")
+        OFFERED = "offered", _("Offered a time")
+        BOOKED = "booked", _("Booked")
+        LEFT = "left", _("Left the waitlist")
+
+    CURRENT = (Status.WAITING, Status.OFFERED)
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="waitlist_entries"
+    )
+    dependant = models.ForeignKey(
+        Dependant,
+        on_delete=models.PROTECT,
+        related_name="waitlist_entries",
+        null=True,
+        blank=True,
+        verbose_name=_("for"),
+    )
+    doctor = models.ForeignKey(
+        DoctorProfile, on_delete=models.PROTECT, related_name="waitlist_entries"
+    )
+    start_date = models.DateField(_("from"))
+    end_date = models.DateField(_("until"))
+    earliest = models.TimeField(_("not before"), null=True, blank=True)
+    latest = models.TimeField(_("ending by"), null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.WAITING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    left_at = models.DateTimeField(null=True, blank=True)
+    booked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = WaitlistEntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("waitlist entry")
+        verbose_name_plural = _("waitlist entries")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_date__gte=models.F("start_date")),
+                name="scheduling_waitlist_ends_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(earliest__isnull=True)
+                | Q(latest__isnull=True)
+                | Q(latest__gt=models.F("earliest")),
+                name="scheduling_waitlist_times_in_order",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["waiting", "offered", "booked", "left"]),
+                name="scheduling_waitlist_status_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["doctor", "status", "start_date"], name="scheduling_waitlist_doctor"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.patient.full_name} waits for {self.doctor} {self.start_date}–{self.end_date}"
+
+    @property
+    def person_name(self) -> str:
+        return self.dependant.full_name if self.dependant is not None else self.patient.full_name
+
+    @property
+    def is_current(self) -> bool:
+        return self.status in self.CURRENT
+
+    def suits(self, date: dt.date, start: dt.time, end: dt.time) -> bool:
+        """Whether a time on that date falls in the range and the times of day asked for."""
+        return (
+            self.start_date <= date <= self.end_date
+            and (self.earliest is None or start >= self.earliest)
+            and (self.latest is None or end <= self.latest)
+        )
+
+
+class WaitlistOfferQuerySet(KeptQuerySet["WaitlistOffer"]):
+    def holding(self, now: dt.datetime) -> WaitlistOfferQuerySet:
+        """Offers that hold their time now: open and not run out."""
+        return self.filter(status=WaitlistOffer.Status.OPEN, expires_at__gt=now)
+
+
+class WaitlistOffer(KeptForever, models.Model):
+    """A freed time held for one waiting patient until `expires_at`. While it holds, nobody
+    else can book the time (the booking reads the hold under the doctor's lock); at most one
+    open offer per time (a partial unique index); once it runs out, the time is free for
+    anyone at once (the booking compares `expires_at` with the clock: no job has to run for
+    that), and the worker offers it to the next waiting patient."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Held")
+        BOOKED = "booked", _("Booked")
+        PASSED = "passed", _("Passed on")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    entry = models.ForeignKey(WaitlistEntry, on_delete=models.PROTECT, related_name="offers")
+    doctor = models.ForeignKey(DoctorProfile, on_delete=models.PROTECT, related_name="+")
+    slot = models.ForeignKey(Slot, on_delete=models.PROTECT, related_name="waitlist_offers")
+    date = models.DateField()
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    appointment = models.OneToOneField(
+        Appointment,
+        on_delete=models.PROTECT,
+        related_name="waitlist_offer",
+        null=True,
+        blank=True,
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = WaitlistOfferQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("waitlist offer")
+        verbose_name_plural = _("waitlist offers")
+        constraints = [
+            # Exactly one holder: one open offer per time (doctor, slot, date).
+            models.UniqueConstraint(
+                fields=["doctor", "slot", "date"],
+                condition=Q(status="open"),
+                name="scheduling_waitlistoffer_one_holder",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["open", "booked", "passed"]),
+                name="scheduling_waitlistoffer_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="booked") | Q(appointment__isnull=False),
+                name="scheduling_waitlistoffer_booked_has_appointment",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.slot} on {self.date} held for {self.entry.patient.full_name}"
+
+    def is_holding(self, now: dt.datetime) -> bool:
+        return self.status == self.Status.OPEN and self.expires_at > now

@@ -194,7 +194,7 @@ def todays_queue(doctor: DoctorProfile, *, now: dt.datetime | None = None) -> li
     appts = list(
         Appointment.objects.filter(doctor=doctor, date=today)
         .holding_slot()
-        .select_related("patient", "slot", "service")
+        .select_related("patient", "dependant", "slot", "service")
         .order_by("starts_at")
     )
     arrived = sorted(
@@ -288,7 +288,7 @@ def doctor_calendar(
     appointments = list(
         Appointment.objects.holding_slot()
         .filter(doctor=doctor, date__gte=start, date__lte=end)
-        .select_related("patient")
+        .select_related("patient", "dependant")
         .order_by("starts_at")
     )
     days = []
@@ -356,7 +356,7 @@ def branch_day(branch_id: int, *, now: dt.datetime | None = None) -> list[Doctor
     appts = (
         Appointment.objects.filter(doctor_id__in=list(days), date=today)
         .holding_slot()
-        .select_related("patient", "slot", "service")
+        .select_related("patient", "dependant", "slot", "service")
         .order_by("starts_at")
     )
     for a in appts:

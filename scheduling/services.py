@@ -24,13 +24,20 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext as _
 
-from accounts.models import DoctorProfile, User
+from accounts.models import Dependant, DoctorProfile, User
 from accounts.selectors import front_desk_branch_id
 from common.i18n import date_format_for
 from directory.models import Service
-from scheduling import availability, clock, events, selectors
+from scheduling import availability, clock, events, person_overlap, selectors
 from scheduling.errors import NotAllowed, SchedulingError, SlotTaken
-from scheduling.models import Appointment, Slot, TimeOff, Weekday
+from scheduling.models import (
+    Appointment,
+    Slot,
+    TimeOff,
+    WaitlistEntry,
+    WaitlistOffer,
+    Weekday,
+)
 
 Status = Appointment.Status
 
@@ -176,7 +183,12 @@ DAY_OFF, HOURS_OFF = "day", "hours"
 
 
 def _calendar_rules(
-    *, doctor: DoctorProfile, date: dt.date, absent: str | None, clash: Appointment | None
+    *,
+    doctor: DoctorProfile,
+    date: dt.date,
+    absent: str | None,
+    clash: Appointment | None,
+    dependant: Dependant | None = None,
 ) -> None:
     """The rules that read other rows: the doctor's time off, the patient's overlaps."""
     if absent:
@@ -190,6 +202,16 @@ def _calendar_rules(
             % {"doctor": doctor.display_name, "date": date_format(date, date_format_for("j F Y"))},
             "time_off",
         )
+    if clash is not None and dependant is not None:
+        raise SchedulingError(
+            gettext("%(name)s already has an appointment with %(doctor)s at that time (%(when)s).")
+            % {
+                "name": dependant.full_name,
+                "doctor": clash.doctor.display_name,
+                "when": _when(clash.starts_at),
+            },
+            "patient_overlap",
+        )
     if clash is not None:
         raise SchedulingError(
             _("You already have an appointment with %(doctor)s at that time (%(when)s).")
@@ -198,12 +220,38 @@ def _calendar_rules(
         )
 
 
+def _overlap_refused(exc: IntegrityError, dependant: Dependant | None) -> SchedulingError:
+    """The database's refusal of a second open appointment of one person at one time (see
+    scheduling.person_overlap), for a race the patient's lock did not cover."""
+    name = dependant.full_name if dependant is not None else None
+    return SchedulingError(
+        gettext("%(name)s already has an appointment at that time.") % {"name": name}
+        if name
+        else gettext("You already have an appointment at that time."),
+        "patient_overlap",
+    )
+
+
+def _check_dependant(patient: User, dependant: Dependant | None) -> None:
+    if dependant is not None and not (
+        dependant.guardian_id == patient.pk and dependant.is_active and dependant.user_id is None
+    ):
+        raise SchedulingError(
+            gettext("You can book only for the family members on your profile."), "dependant"
+        )
+
+
 def _clashes(
-    patient: User, starts_at: dt.datetime, ends_at: dt.datetime, ignore: Appointment | None
+    patient: User,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    ignore: Appointment | None,
+    dependant: Dependant | None = None,
 ) -> Any:
-    """The patient's open appointments overlapping the time."""
+    """The person's open appointments overlapping the time: the patient's own, or those of
+    the family member booked for."""
     clashes = Appointment.objects.open().filter(
-        patient=patient, starts_at__lt=ends_at, ends_at__gt=starts_at
+        patient=patient, dependant=dependant, starts_at__lt=ends_at, ends_at__gt=starts_at
     )
     return clashes.exclude(pk=ignore.pk) if ignore is not None else clashes
 
@@ -216,12 +264,14 @@ def check_bookable(
     date: dt.date,
     now: dt.datetime,
     ignore: Appointment | None = None,
+    dependant: Dependant | None = None,
 ) -> tuple[dt.datetime, dt.datetime]:
     """Every booking rule but the race, which the unique constraint settles. Returns the
     aware start and end of the slot on that date."""
     starts_at, ends_at = _opening_rules(
         patient=patient, doctor=doctor, slot=slot, date=date, now=now
     )
+    _check_dependant(patient, dependant)
     absence = (
         TimeOff.objects.active()
         .filter(doctor=doctor)
@@ -235,7 +285,10 @@ def check_bookable(
         doctor=doctor,
         date=date,
         absent=None if absence is None else DAY_OFF if absence[0] is None else HOURS_OFF,
-        clash=_clashes(patient, starts_at, ends_at, ignore).select_related("doctor__user").first(),
+        clash=_clashes(patient, starts_at, ends_at, ignore, dependant)
+        .select_related("doctor__user")
+        .first(),
+        dependant=dependant,
     )
     return starts_at, ends_at
 
@@ -281,9 +334,14 @@ def book(
     reason: str = "",
     by: User | None = None,
     service: Service | None = None,
+    dependant: Dependant | None = None,
     now: dt.datetime | None = None,
 ) -> Appointment:
     """Books the slot on that date for the patient, or raises SchedulingError / SlotTaken.
+
+    `dependant`, one of the patient's family members, is the person seen: the overlap rule
+    applies to them (a parent may book two children at one time, not one child twice); the
+    patient holds the appointment and gets the e-mails.
 
     `service`, one the doctor offers, sets the price the appointment keeps; without one it
     keeps the doctor's consultation fee.
@@ -303,6 +361,7 @@ def book(
         reason=reason,
         by=by,
         service=service,
+        dependant=dependant,
     )
 
 
@@ -323,7 +382,9 @@ def _lock_opening(slot: Slot, doctor: DoctorProfile) -> Slot:
 # (a whole day off first, then some hours off), and the patient's open appointment at that
 # time, if any: the same booking posted again first (it is returned as it is), else the first
 # that overlaps; and the price of the service chosen, if the doctor offers it (read under the
-# lock: the price the appointment keeps is the one of this moment). Plain SQL: through the
+# lock: the price the appointment keeps is the one of this moment); and the waitlist offer
+# holding the time, if one does, with the patient it is held for (a hold that ran out holds
+# nothing: the clock decides, no job has to close it first). Plain SQL: through the
 # ORM (three subqueries, one ordered by a Case) building it cost ten times running it. The
 # absence is the one of TimeOff.covering().over(), the overlap the one of `_clashes`.
 _ABSENCE_AND_CLASH = """
@@ -339,7 +400,8 @@ SELECT
   ),
   (
     SELECT id FROM scheduling_appointment
-    WHERE patient_id = %s AND status IN ('scheduled', 'checked_in')
+    WHERE patient_id = %s AND COALESCE(dependant_id, 0) = %s
+      AND status IN ('scheduled', 'checked_in')
       AND starts_at < %s AND ends_at > %s
     ORDER BY
       CASE WHEN doctor_id = %s AND slot_id = %s AND date = %s AND status = 'scheduled'
@@ -353,6 +415,17 @@ SELECT
       SELECT 1 FROM directory_service_doctors
       WHERE service_id = directory_service.id AND doctorprofile_id = %s
     )
+  ),
+  (
+    SELECT o.id FROM scheduling_waitlistoffer o
+    WHERE o.doctor_id = %s AND o.slot_id = %s AND o.date = %s AND o.status = 'open'
+      AND o.expires_at > %s
+  ),
+  (
+    SELECT e.patient_id FROM scheduling_waitlistoffer o
+    JOIN scheduling_waitlistentry e ON e.id = o.entry_id
+    WHERE o.doctor_id = %s AND o.slot_id = %s AND o.date = %s AND o.status = 'open'
+      AND o.expires_at > %s
   )
 """
 
@@ -364,7 +437,9 @@ def _absence_and_clash(
     date: dt.date,
     window: tuple[dt.datetime, dt.datetime] | None,
     service: Service | None = None,
-) -> tuple[bool, str | None, int | None, Decimal | None]:
+    dependant: Dependant | None = None,
+    now: dt.datetime | None = None,
+) -> tuple[bool, str | None, int | None, Decimal | None, int | None, int | None]:
     ops = connection.ops
     day = ops.adapt_datefield_value(date)
     start, end = (
@@ -379,15 +454,17 @@ def _absence_and_clash(
             [
                 slot.pk,
                 *(doctor.pk, day, day, end, start),
-                *(patient.pk, ends_at, starts_at, doctor.pk, slot.pk, day),
+                *(patient.pk, dependant.pk if dependant is not None else 0),
+                *(ends_at, starts_at, doctor.pk, slot.pk, day),
                 *(service.pk if service is not None else None, doctor.pk),
+                *(doctor.pk, slot.pk, day, ops.adapt_datetimefield_value(now)) * 2,
             ],
         )
-        active, absent, clash_pk, price = cursor.fetchone()
+        active, absent, clash_pk, price, held_by_offer, holder = cursor.fetchone()
     if price is not None:
         # SQLite hands back a float or a string; the price has two decimals.
         price = Decimal(str(price)).quantize(Decimal("0.01"))
-    return bool(active), absent, clash_pk, price
+    return bool(active), absent, clash_pk, price, held_by_offer, holder
 
 
 @transaction.atomic
@@ -401,6 +478,7 @@ def _book(
     by: User | None,
     now: dt.datetime,
     service: Service | None = None,
+    dependant: Dependant | None = None,
 ) -> Appointment:
     patient = _lock_patient(patient)
     # Read again under the locks: a paused doctor or a retired slot is not booked.
@@ -409,8 +487,8 @@ def _book(
     if by is not None and by.pk != patient.pk and not _may_book_for_others(doctor, by):
         raise NotAllowed
     window = clock.slot_window(date, slot.start_time, slot.end_time)
-    slot.is_active, absent, clash_pk, service_price = _absence_and_clash(
-        patient, doctor, slot, date, window, service
+    slot.is_active, absent, clash_pk, service_price, offer_pk, holder_pk = _absence_and_clash(
+        patient, doctor, slot, date, window, service, dependant, now
     )
     clash = None
     if clash_pk is not None:
@@ -425,7 +503,16 @@ def _book(
     starts_at, ends_at = _opening_rules(
         patient=patient, doctor=doctor, slot=slot, date=date, now=now
     )
-    _calendar_rules(doctor=doctor, date=date, absent=absent, clash=clash)
+    _check_dependant(patient, dependant)
+    _calendar_rules(doctor=doctor, date=date, absent=absent, clash=clash, dependant=dependant)
+    if offer_pk is not None and holder_pk != patient.pk:
+        raise SchedulingError(
+            gettext(
+                "This time is held for a patient on the waitlist for a little while. "
+                "Please choose another time."
+            ),
+            "held",
+        )
     if service is not None and service_price is None:
         raise SchedulingError(
             gettext("%(doctor)s does not offer %(service)s.")
@@ -443,18 +530,32 @@ def _book(
         booked_by=by if by is not None else patient,
         service=service,
         price=service_price if service is not None else doctor.consultation_fee,
+        dependant=dependant,
     )
     try:
         # No savepoint of its own (two round trips fewer): nothing runs in this transaction
         # after a failed insert, which leaves it at once and rolls it back.
         appointment.save()
     except IntegrityError as exc:
+        if person_overlap.refused(exc):
+            raise _overlap_refused(exc, dependant) from exc
         # Another patient's booking of this slot committed first: the partial unique index
         # is the guarantee, on SQLite and PostgreSQL alike.
         raise SlotTaken([], starts_at=starts_at) from exc
+    if offer_pk is not None:
+        _claimed(offer_pk, appointment, now)
     availability.changed(doctor)
     events.publish(events.BOOKED, appointment)
     return appointment
+
+
+def _claimed(offer_pk: int, appointment: Appointment, now: dt.datetime) -> None:
+    """The patient a time was held for booked it (through the offer's link or the page)."""
+    offer = WaitlistOffer.objects.select_for_update(of=("self",)).get(pk=offer_pk)
+    _close_offer(offer, WaitlistOffer.Status.BOOKED, now, appointment)
+    entry = WaitlistEntry.objects.select_for_update().get(pk=offer.entry_id)
+    entry.status, entry.booked_at = WaitlistEntry.Status.BOOKED, now
+    entry.save(update_fields=["status", "booked_at"])
 
 
 def reschedule(
@@ -489,7 +590,7 @@ def _reschedule(
 ) -> Appointment:
     _lock_patient(appointment.patient)
     _lock_doctor(appointment.doctor_id)
-    appt = _lock_appointment(appointment, "doctor__user", "patient")
+    appt = _lock_appointment(appointment, "doctor__user", "patient", "dependant")
     slot = Slot.objects.get(pk=slot.pk)
     _require_party(appt, by)
     refusal = appt.change_refusal(now)
@@ -508,7 +609,13 @@ def _reschedule(
             _("An appointment can only move to another time with the same doctor."), "bad_slot"
         )
     starts_at, ends_at = check_bookable(
-        patient=appt.patient, doctor=appt.doctor, slot=slot, date=date, now=now, ignore=appt
+        patient=appt.patient,
+        doctor=appt.doctor,
+        slot=slot,
+        date=date,
+        now=now,
+        ignore=appt,
+        dependant=appt.dependant,
     )
     previous_starts_at = appt.starts_at
     appt.slot, appt.date, appt.starts_at, appt.ends_at = slot, date, starts_at, ends_at
@@ -517,6 +624,8 @@ def _reschedule(
     try:
         appt.save()  # no savepoint: as in _book, a failure ends the transaction
     except IntegrityError as exc:
+        if person_overlap.refused(exc):
+            raise _overlap_refused(exc, appt.dependant) from exc
         raise SlotTaken([], starts_at=starts_at) from exc
     availability.changed(appt.doctor)
     events.publish(events.RESCHEDULED, appt, previous_starts_at=previous_starts_at)
@@ -533,6 +642,9 @@ def cancel(
 ) -> Appointment:
     """Cancels before the start; the slot is free again at once. Doctors give a reason."""
     now = now or timezone.now()
+    # The doctor's lock before the appointment's, as bookings take them: the freed time is
+    # offered from the waitlist below, and no booking may slip in between.
+    doctor = _lock_doctor(appointment.doctor_id)
     appt = _lock_appointment(appointment, "doctor__user")
     _require_party(appt, by)
     if appt.status == Status.CANCELLED:
@@ -558,6 +670,7 @@ def cancel(
     appt.save()
     availability.changed(appt.doctor)
     events.publish(events.CANCELLED, appt)
+    _offer_time(doctor=doctor, slot=appt.slot, date=appt.date, now=now)
     return appt
 
 
@@ -784,6 +897,7 @@ def add_slot(
         doctor=doctor, weekday=weekday, date=date, start_time=start_time, end_time=end_time
     )
     availability.changed(doctor)
+    _offer_new_slots(doctor, [slot], timezone.now())
     return slot
 
 
@@ -1050,13 +1164,16 @@ def set_working_hours(
         raise PlanChanged(plan)
     for slot in plan.retire:
         _retire(slot, now)
-    for new in plan.make:
+    made = [
         # One save per row (not bulk_create): the audit trail records each slot.
         Slot.objects.create(
             doctor=doctor, weekday=new.weekday, start_time=new.start_time, end_time=new.end_time
         )
+        for new in plan.make
+    ]
     if plan.changes_anything:
         availability.changed(doctor)
+    _offer_new_slots(doctor, made, now)
     return plan
 
 
@@ -1110,6 +1227,7 @@ def add_extra_hours(
             )
         )
     availability.changed(doctor)
+    _offer_new_slots(doctor, made, timezone.now())
     return made
 
 
@@ -1231,3 +1349,315 @@ def claim_reminder(*, appointment: Appointment, now: dt.datetime | None = None) 
     appt.reminder_sent_at = now
     appt.save(update_fields=["reminder_sent_at"])
     return True
+
+
+# --- Family members who registered -----------------------------------------------------------
+
+
+@transaction.atomic
+def link_dependant(
+    *, dependant: Dependant, user: User, by: User, now: dt.datetime | None = None
+) -> Dependant:
+    """An admin links a family member who has since registered to their own account (the
+    same national ID proves it is them). Their appointments, past and to come, become the
+    account's: its holder sees them and gets the e-mails from now on; `booked_by` still names
+    the guardian who booked. Refused, nothing changed, if one of them would overlap an
+    appointment the account already holds."""
+    now = now or timezone.now()
+    if not (by.is_active and by.is_clinic_admin):
+        raise NotAllowed
+    _lock_patient(user)
+    locked = Dependant.objects.select_for_update(of=("self",)).get(pk=dependant.pk)
+    if locked.user_id is not None:
+        raise SchedulingError(gettext("This family member is already linked."), "linked")
+    if not (user.is_active and user.role == User.Role.PATIENT):
+        raise SchedulingError(gettext("Link to an active patient account."), "patient")
+    if user.pk == locked.guardian_id or not locked.national_id:
+        raise SchedulingError(
+            gettext("Only a family member with a national ID can be linked to an account."),
+            "no_national_id",
+        )
+    if locked.national_id != user.national_id:
+        raise SchedulingError(
+            gettext("The account's national ID is not the family member's."), "other_person"
+        )
+    try:
+        # A savepoint: a refusal leaves the caller's transaction usable (an admin action
+        # links several in one request).
+        with transaction.atomic():
+            for appt in Appointment.objects.filter(dependant=locked).order_by("starts_at"):
+                appt.patient, appt.dependant = user, None
+                appt.save(update_fields=["patient", "dependant", "updated_at"])
+    except IntegrityError as exc:
+        if not person_overlap.refused(exc):
+            raise
+        raise SchedulingError(
+            gettext(
+                "One of %(name)s's appointments overlaps one the account already holds: "
+                "cancel one of them first."
+            )
+            % {"name": locked.full_name},
+            "patient_overlap",
+        ) from exc
+    locked.user, locked.linked_at = user, now
+    locked.save(update_fields=["user", "linked_at"])
+    return locked
+
+
+# --- The waitlist ----------------------------------------------------------------------------
+
+MAX_WAITLIST_DAYS = 92
+
+
+def _hold_until(now: dt.datetime) -> dt.datetime:
+    return now + dt.timedelta(minutes=settings.WAITLIST_HOLD_MINUTES)
+
+
+@transaction.atomic
+def join_waitlist(
+    *,
+    patient: User,
+    doctor: DoctorProfile,
+    start_date: dt.date,
+    end_date: dt.date,
+    earliest: dt.time | None = None,
+    latest: dt.time | None = None,
+    dependant: Dependant | None = None,
+    now: dt.datetime | None = None,
+) -> WaitlistEntry:
+    """Puts the patient (or a family member of theirs) on the doctor's waitlist for the dates
+    from start to end (and, optionally, times of day from `earliest`, ending by `latest`). A
+    time that frees up in that range is offered to the first waiting patient it suits."""
+    now = now or timezone.now()
+    patient = _lock_patient(patient)
+    if not (patient.is_active and patient.role == User.Role.PATIENT):
+        raise SchedulingError("Only active patient accounts can join a waitlist.", "patient")
+    _check_dependant(patient, dependant)
+    if not (doctor.is_listed and doctor.accepting_bookings):
+        raise SchedulingError(
+            gettext("%(doctor)s is not taking bookings at the moment.")
+            % {"doctor": doctor.display_name},
+            "not_accepting",
+        )
+    today = timezone.localdate(now, clock.clinic_tz())
+    if end_date < start_date:
+        raise SchedulingError(gettext("The last day cannot be before the first."), "order")
+    if start_date < today:
+        raise SchedulingError(gettext("The dates cannot be in the past."), "past")
+    if end_date > availability.horizon_end(today):
+        raise SchedulingError(
+            gettext("Appointments can be booked up to %(days)d days ahead.")
+            % {"days": settings.BOOKING_HORIZON_DAYS},
+            "beyond_horizon",
+        )
+    if earliest is not None and latest is not None and latest <= earliest:
+        raise SchedulingError(gettext("The times of day must be in order."), "order")
+    already = WaitlistEntry.objects.current().filter(
+        patient=patient, dependant=dependant, doctor=doctor
+    )
+    if already.exists():
+        raise SchedulingError(
+            gettext("You are already on %(doctor)s's waitlist for this person.")
+            % {"doctor": doctor.display_name},
+            "already_waiting",
+        )
+    return WaitlistEntry.objects.create(
+        patient=patient,
+        dependant=dependant,
+        doctor=doctor,
+        start_date=start_date,
+        end_date=end_date,
+        earliest=earliest,
+        latest=latest,
+    )
+
+
+@transaction.atomic
+def leave_waitlist(*, entry: WaitlistEntry, by: User, now: dt.datetime | None = None) -> None:
+    """Takes the patient off the waitlist; a time held for them goes to the next patient."""
+    now = now or timezone.now()
+    if entry.patient_id != by.pk:
+        raise NotAllowed
+    _lock_doctor(entry.doctor_id)
+    locked = WaitlistEntry.objects.select_for_update(of=("self",)).get(pk=entry.pk)
+    if not locked.is_current:
+        return
+    held = list(
+        WaitlistOffer.objects.select_for_update(of=("self",))
+        .select_related("slot", "doctor")
+        .filter(entry=locked, status=WaitlistOffer.Status.OPEN)
+    )
+    locked.status, locked.left_at = WaitlistEntry.Status.LEFT, now
+    locked.save(update_fields=["status", "left_at"])
+    for offer in held:
+        _close_offer(offer, WaitlistOffer.Status.PASSED, now)
+        _offer_time(doctor=offer.doctor, slot=offer.slot, date=offer.date, now=now)
+
+
+def _close_offer(
+    offer: WaitlistOffer, status: str, now: dt.datetime, appointment: Appointment | None = None
+) -> None:
+    offer.status, offer.closed_at, offer.appointment = status, now, appointment
+    offer.save(update_fields=["status", "closed_at", "appointment"])
+
+
+def _offer_time(
+    *, doctor: DoctorProfile, slot: Slot, date: dt.date, now: dt.datetime
+) -> WaitlistOffer | None:
+    """Offers the doctor's free time to the first waiting patient it suits, holding it for
+    them for WAITLIST_HOLD_MINUTES. Runs in the transaction that freed it, the doctor locked
+    (bookings take the same lock, so none slips in between the check and the hold)."""
+    waiting = list(
+        WaitlistEntry.objects.waiting()
+        .filter(doctor=doctor, start_date__lte=date, end_date__gte=date)
+        .select_related("patient", "dependant")
+        .order_by("created_at", "pk")
+    )
+    waiting = [e for e in waiting if e.suits(date, slot.start_time, slot.end_time)]
+    if not waiting:
+        return None
+    if Appointment.objects.holding_slot().filter(doctor=doctor, slot=slot, date=date).exists():
+        return None
+    current = (
+        WaitlistOffer.objects.select_for_update(of=("self",))
+        .select_related("entry")
+        .filter(doctor=doctor, slot=slot, date=date, status=WaitlistOffer.Status.OPEN)
+        .first()
+    )
+    if current is not None:
+        if current.expires_at > now:
+            return None  # held for someone already
+        _pass_on(current, now)
+    tried = set(
+        WaitlistOffer.objects.filter(doctor=doctor, slot=slot, date=date).values_list(
+            "entry_id", flat=True
+        )
+    )
+    for entry in waiting:
+        if entry.pk in tried:
+            continue
+        try:
+            starts_at, ends_at = check_bookable(
+                patient=entry.patient,
+                doctor=doctor,
+                slot=slot,
+                date=date,
+                now=now,
+                dependant=entry.dependant,
+            )
+        except SchedulingError:
+            continue
+        offer = WaitlistOffer.objects.create(
+            entry=entry,
+            doctor=doctor,
+            slot=slot,
+            date=date,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            expires_at=_hold_until(now),
+        )
+        entry.status = WaitlistEntry.Status.OFFERED
+        entry.save(update_fields=["status"])
+        events.publish_offer(events.WAITLIST_OFFERED, offer)
+        return offer
+    return None
+
+
+def _pass_on(offer: WaitlistOffer, now: dt.datetime) -> None:
+    """An offer that ran out: closed, and its patient waits again (for other times)."""
+    _close_offer(offer, WaitlistOffer.Status.PASSED, now)
+    entry = offer.entry
+    if entry.status == WaitlistEntry.Status.OFFERED:
+        entry.status = WaitlistEntry.Status.WAITING
+        entry.save(update_fields=["status"])
+
+
+def _offer_new_slots(doctor: DoctorProfile, slots: Sequence[Slot], now: dt.datetime) -> None:
+    """New times of the doctor (extra hours, new weekly slots): each waiting patient is
+    offered the first one that suits them."""
+    if not slots or not WaitlistEntry.objects.waiting().filter(doctor=doctor).exists():
+        return
+    today = timezone.localdate(now, clock.clinic_tz())
+    last = availability.horizon_end(today)
+    times: list[tuple[dt.date, dt.time, Slot]] = []
+    for slot in slots:
+        if slot.date is not None:
+            times.append((slot.date, slot.start_time, slot))
+            continue
+        day = today + dt.timedelta(days=(slot.weekday - today.weekday()) % 7)
+        while day <= last:
+            times.append((day, slot.start_time, slot))
+            day += dt.timedelta(days=7)
+    for date, _start, slot in sorted(times, key=lambda t: (t[0], t[1])):
+        if not WaitlistEntry.objects.waiting().filter(doctor=doctor).exists():
+            return
+        _offer_time(doctor=doctor, slot=slot, date=date, now=now)
+
+
+def claim_offer(
+    *, offer: WaitlistOffer, by: User, reason: str = "", now: dt.datetime | None = None
+) -> Appointment:
+    """Books the held time for the patient it is held for (their family member, if the entry
+    is for one). Claiming again returns the same appointment; an offer that ran out, or was
+    passed on, is refused (the time may be anyone's by then)."""
+    return _offering_alternatives(
+        offer.doctor, now or timezone.now(), _claim, offer=offer, by=by, reason=reason
+    )
+
+
+@transaction.atomic
+def _claim(*, offer: WaitlistOffer, by: User, reason: str, now: dt.datetime) -> Appointment:
+    entry = WaitlistEntry.objects.select_related("dependant").get(pk=offer.entry_id)
+    if entry.patient_id != by.pk:
+        raise NotAllowed
+    # The booking's lock order: the patient, then the doctor, then the offer.
+    _lock_patient(by)
+    _lock_doctor(offer.doctor_id)
+    locked = (
+        WaitlistOffer.objects.select_for_update(of=("self",))
+        .select_related("appointment", "slot")
+        .get(pk=offer.pk)
+    )
+    if locked.status == WaitlistOffer.Status.BOOKED and locked.appointment is not None:
+        return locked.appointment
+    if not locked.is_holding(now):
+        raise SchedulingError(
+            gettext(
+                "This offer has run out, so the time was passed on. You are still on the "
+                "waitlist for other times."
+            ),
+            "offer_expired",
+        )
+    return _book(
+        patient=by,
+        doctor=offer.doctor,
+        slot=locked.slot,
+        date=locked.date,
+        reason=reason,
+        by=by,
+        now=now,
+        dependant=entry.dependant,
+    )
+
+
+def pass_on_expired_offers(*, now: dt.datetime | None = None) -> int:
+    """Offers that ran out go to the next waiting patient. Not needed for correctness (a
+    time whose hold ran out is bookable by anyone at once); the worker runs it so that the
+    next patient hears of it. Returns how many were passed on."""
+    now = now or timezone.now()
+    passed = 0
+    expired = WaitlistOffer.objects.filter(status=WaitlistOffer.Status.OPEN, expires_at__lte=now)
+    for offer_id, doctor_id in expired.values_list("pk", "doctor_id"):
+        with transaction.atomic():
+            doctor = _lock_doctor(doctor_id)
+            offer = (
+                WaitlistOffer.objects.select_for_update(of=("self",))
+                .select_related("entry", "slot")
+                .get(pk=offer_id)
+            )
+            if offer.status != WaitlistOffer.Status.OPEN or offer.expires_at > now:
+                continue
+            _pass_on(offer, now)
+            passed += 1
+            _offer_time(doctor=doctor, slot=offer.slot, date=offer.date, now=now)
+    return passed

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from scheduling import views
+from scheduling import views, waitlist_views
 
 app_name = "scheduling"
 
@@ -8,6 +8,10 @@ urlpatterns = [
     path("doctors/<slug:slug>/", views.doctor_detail, name="doctor"),
     path("doctors/<slug:slug>/availability/", views.availability_fragment, name="availability"),
     path("doctors/<slug:slug>/book/", views.book, name="book"),
+    path("doctors/<slug:slug>/waitlist/", waitlist_views.join, name="waitlist-join"),
+    path("waitlist/", waitlist_views.my_waitlists, name="waitlists"),
+    path("waitlist/<uuid:public_id>/leave/", waitlist_views.leave, name="waitlist-leave"),
+    path("waitlist/offers/<uuid:public_id>/", waitlist_views.offer, name="waitlist-offer"),
     path("appointments/", views.my_appointments, name="my-appointments"),
     path("appointments/<uuid:public_id>/", views.appointment_detail, name="appointment"),
     path("appointments/<uuid:public_id>/cancel/", views.cancel, name="cancel"),

@@ -255,7 +255,7 @@ def book(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     if slot is None:
         return _render_problem(request, doctor, str(date_or_error))
     date: dt.date = date_or_error  # type: ignore[assignment]
-    form = BookingForm(_posted(request), doctor=doctor)
+    form = BookingForm(_posted(request), doctor=doctor, patient=user)
 
     if request.method == "POST" and form.is_valid():
         try:
@@ -266,6 +266,7 @@ def book(request: AuthenticatedRequest, slug: str) -> HttpResponse:
                 date=date,
                 reason=form.cleaned_data["reason"],
                 service=form.cleaned_data.get("service"),
+                dependant=form.cleaned_data.get("dependant"),
             )
         except SchedulingError as exc:
             return _render_problem(request, doctor, exc)
@@ -277,7 +278,12 @@ def book(request: AuthenticatedRequest, slug: str) -> HttpResponse:
             patient=user, doctor=doctor, slot=slot, date=date, now=timezone.now()
         )
     except SchedulingError as exc:
-        return _render_problem(request, doctor, exc)
+        window = clock.slot_window(date, slot.start_time, slot.end_time)
+        # The patient's own appointment at that time does not stop a booking for a family
+        # member: the page asks whom it is for, and the booking checks that person.
+        if not (exc.code == "patient_overlap" and "dependant" in form.fields and window):
+            return _render_problem(request, doctor, exc)
+        starts_at, ends_at = window
     taken = Appointment.objects.holding_slot().filter(doctor=doctor, slot=slot, date=date)
     if taken.exists():
         return _render_problem(
@@ -468,7 +474,7 @@ def _dashboard_context(doctor: DoctorProfile) -> dict[str, Any]:
     upcoming = (
         Appointment.objects.for_doctor(doctor)
         .filter(status=Appointment.Status.SCHEDULED, date__gt=today)
-        .select_related("patient")
+        .select_related("patient", "dependant")
         .order_by("starts_at")[:50]
     )
     return {

@@ -16,7 +16,7 @@ from ninja import Router, Status
 from ninja.params.functions import Header, Query
 from pydantic import StringConstraints
 
-from accounts.models import DoctorProfile, User
+from accounts.models import Dependant, DoctorProfile, User
 from api import idempotency
 from api.endpoints.common import (
     MAX_LIMIT,
@@ -96,6 +96,7 @@ def _fingerprint(payload: BookIn) -> str:
             "patient": str(payload.patient or ""),
             # Only when given: keys of bookings made before services stay the same.
             **({"service": str(payload.service)} if payload.service else {}),
+            **({"dependant": str(payload.dependant)} if payload.dependant else {}),
         },
         sort_keys=True,
     )
@@ -155,6 +156,11 @@ def book(
     slot = Slot.objects.filter(doctor=doctor, public_id=payload.slot).first()
     if slot is None:
         raise ApiError(422, "bad_slot", _("That slot is not one of this doctor's."))
+    dependant = None
+    if payload.dependant is not None:
+        dependant = Dependant.objects.of(patient).filter(public_id=payload.dependant).first()
+        if dependant is None:
+            raise ApiError(422, "unknown_dependant", f"No family member '{payload.dependant}'.")
     service = None
     if payload.service is not None:
         service = Service.objects.filter(public_id=payload.service).first()
@@ -171,6 +177,7 @@ def book(
             reason=payload.reason,
             by=user,
             service=service,
+            dependant=dependant,
         )
 
     if idempotency_key is None:

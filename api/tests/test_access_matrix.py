@@ -13,11 +13,12 @@ import pytest
 from django.test import Client
 
 from accounts import services as accounts_services
-from accounts.models import DoctorProfile, User
+from accounts.models import Dependant, DoctorProfile, User
 from accounts.tests.factories import PASSWORD
 from api.api import api
 from api.tests.conftest import API, ApiClient
-from scheduling.models import Appointment, Slot
+from scheduling import clock
+from scheduling.models import Appointment, Slot, WaitlistEntry, WaitlistOffer
 from scheduling.tests.conftest import NEXT_MONDAY, TODAY
 from scheduling.tests.factories import AppointmentFactory, SlotFactory
 
@@ -33,6 +34,9 @@ class Scene:
     appointment: Appointment  # Alice with Dora next Monday 09:00
     today: Appointment  # Alice with Dora today 09:00 (it has started: now is 10:00)
     free_slot: Slot  # Dora's Mondays 10:00
+    mia: Dependant  # Alice's daughter
+    waiting: WaitlistEntry  # Alice on Dora's waitlist
+    offer: WaitlistOffer  # Dora's Wednesday 15:00 next week, held for Alice
 
 
 @pytest.fixture
@@ -49,6 +53,28 @@ def scene(
 ) -> Scene:
     early = SlotFactory(doctor=dora, weekday=0, start_time=dt.time(8), end_time=dt.time(8, 30))
     today = AppointmentFactory(patient=patient, slot=early, date=TODAY)
+    waiting = WaitlistEntry.objects.create(
+        patient=patient,
+        doctor=dora,
+        start_date=TODAY,
+        end_date=TODAY + dt.timedelta(days=20),
+        status=WaitlistEntry.Status.OFFERED,
+    )
+    wednesday = SlotFactory(
+        doctor=dora, weekday=2, start_time=dt.time(15), end_time=dt.time(15, 30)
+    )
+    held = dt.date(2026, 6, 10)
+    window = clock.slot_window(held, dt.time(15), dt.time(15, 30))
+    assert window is not None
+    offer = WaitlistOffer.objects.create(
+        entry=waiting,
+        doctor=dora,
+        slot=wednesday,
+        date=held,
+        starts_at=window[0],
+        ends_at=window[1],
+        expires_at=now + dt.timedelta(minutes=30),
+    )
     return Scene(
         users={
             "anonymous": None,
@@ -72,6 +98,11 @@ def scene(
         appointment=alices_appointment,
         today=today,
         free_slot=monday_10,
+        mia=Dependant.objects.create(
+            guardian=patient, full_name="Mia Patient", date_of_birth=dt.date(2018, 3, 4)
+        ),
+        waiting=waiting,
+        offer=offer,
     )
 
 
@@ -99,6 +130,14 @@ def everyone(status: int) -> dict[str, int]:
 def signed_in(status: int, **others: int) -> dict[str, int]:
     signed = (*ACTORS[1:6], "fay")
     return {"anonymous": 401, "inactive": 401, **dict.fromkeys(signed, status), **others}
+
+
+def _patients(status: int) -> dict[str, int]:
+    return signed_in(status, dora=403, otto=403, admin=403, fay=403)
+
+
+def _alices(status: int) -> dict[str, int]:
+    return signed_in(404, alice=status)
 
 
 def appt(s: Scene) -> str:
@@ -209,13 +248,62 @@ ROUTES = [
         path=lambda s: str(s.users["bob"].public_id),
         changed=lambda s: not User.objects.get(pk=s.users["bob"].pk).is_active,
     ),
+    Route("GET", "/me/family", _patients(200)),
+    Route(
+        "POST",
+        "/me/family",
+        _patients(201),
+        body=lambda s: {"full_name": "Noah Newchild", "date_of_birth": "2021-02-03"},
+        changed=lambda s: Dependant.objects.filter(full_name="Noah Newchild").exists(),
+    ),
+    Route(
+        "POST",
+        "/me/family/{dependant_id}/remove",
+        _alices(200),
+        path=lambda s: str(s.mia.public_id),
+        changed=lambda s: not Dependant.objects.get(pk=s.mia.pk).is_active,
+    ),
+    Route("GET", "/waitlist", _patients(200)),
+    Route(
+        "POST",
+        "/waitlist",
+        _patients(201),
+        body=lambda s: {
+            "doctor": s.users["otto"].doctor_profile.slug,  # type: ignore[union-attr]
+            "start_date": "2026-06-02",
+            "end_date": "2026-06-20",
+        },
+        changed=lambda s: WaitlistEntry.objects.exclude(pk=s.waiting.pk).exists(),
+    ),
+    Route(
+        "POST",
+        "/waitlist/{entry_id}/leave",
+        _alices(200),
+        path=lambda s: str(s.waiting.public_id),
+        changed=lambda s: WaitlistEntry.objects.get(pk=s.waiting.pk).status == "left",
+    ),
+    Route(
+        "POST",
+        "/waitlist/offers/{offer_id}/claim",
+        _alices(201),
+        path=lambda s: str(s.offer.public_id),
+        changed=lambda s: WaitlistOffer.objects.get(pk=s.offer.pk).status == "booked",
+    ),
 ]
 
 
 def _url(route: Route, scene: Scene) -> str:
     value = route.path(scene)
     url = route.template
-    for name in ("{slug}", "{appointment_id}", "{user_id}"):
+    names = (
+        "{slug}",
+        "{appointment_id}",
+        "{user_id}",
+        "{dependant_id}",
+        "{entry_id}",
+        "{offer_id}",
+    )
+    for name in names:
         url = url.replace(name, value)
     return url
 

@@ -30,16 +30,17 @@ from django.contrib import admin
 from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
 from accounts import services as accounts
-from accounts.models import DoctorProfile, PatientProfile, User
+from accounts.models import Dependant, DoctorProfile, PatientProfile, User
 from accounts.tests.factories import DoctorFactory, PatientFactory
 from audit.models import AuditEntry
 from clinic.models import ContactMessage
 from directory.models import Service
 from notifications.models import WebhookEndpoint
-from scheduling import services
-from scheduling.models import Appointment, Slot, TimeOff
+from scheduling import clock, services
+from scheduling.models import Appointment, Slot, TimeOff, WaitlistEntry, WaitlistOffer
 from scheduling.tests.conftest import NEXT_MONDAY, TODAY
 from scheduling.tests.factories import TimeOffFactory
 from scheduling.tests.view_helpers import booked, slot_at
@@ -72,6 +73,9 @@ API_PARTIES: Expected = (401, 200, 404, 200, 404, 200, 401, 200)
 API_DOCTORS: Expected = (401, 403, 403, 200, 200, 403, 401, 403)
 API_ADMINS: Expected = (401, 403, 403, 403, 403, 200, 401, 403)
 API_FORM_POST: Expected = (401, 400, 400, 400, 400, 400, 401, 400)
+API_PATIENTS: Expected = (401, 200, 200, 403, 403, 403, 401, 403)
+# An id nobody holds: a 404 for everyone signed in.
+API_NOBODYS: Expected = (401, 404, 404, 404, 404, 404, 401, 404)
 API_VISIT: Expected = (401, 404, 403, 404, 409, 409, 401, 404)
 API_ADMIN_POST: Expected = (401, 403, 403, 403, 403, 404, 401, 403)
 # Fay, the front desk of Dora's branch: her pages are hers alone.
@@ -209,7 +213,47 @@ def scene(dora: DoctorProfile, monday_9: Slot, admin_user: User) -> Scene:
     )
     s.private["dora"].add("Private note of Dora on Alice")
     s.private["visitor"] = {"Vera Visitor", "vera.private@example.com"}
+    # Alice's daughter, and Alice on Dora's waitlist with a time held for her (a Wednesday
+    # at 15:00, the spare slot).
+    mia = Dependant.objects.create(
+        guardian=alice, full_name="Mia Private", date_of_birth=dt.date(2018, 3, 4)
+    )
+    s.private["alice"].add(mia.full_name)
+    entry = WaitlistEntry.objects.create(
+        patient=alice,
+        doctor=dora,
+        start_date=TODAY,
+        end_date=TODAY + dt.timedelta(days=20),
+        status=WaitlistEntry.Status.OFFERED,
+    )
+    held = dt.date(2026, 6, 10)
+    starts_at, ends_at = clock.slot_window(held, dt.time(15), dt.time(15, 30))  # type: ignore[misc]
+    WaitlistOffer.objects.create(
+        entry=entry,
+        doctor=dora,
+        slot=s.spare_slot,
+        date=held,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        expires_at=timezone.now() + dt.timedelta(days=1),
+    )
     return s
+
+
+def mias(s: Scene) -> str:
+    return str(Dependant.objects.get(full_name="Mia Private").public_id)
+
+
+def alices_wait(s: Scene) -> str:
+    return str(WaitlistEntry.objects.get().public_id)
+
+
+def alices_offer(s: Scene) -> str:
+    return str(WaitlistOffer.objects.get().public_id)
+
+
+def waiting_dates(s: Scene) -> dict[str, str]:
+    return {"start_date": "2026-06-02", "end_date": "2026-06-20"}
 
 
 def snapshot() -> dict[str, Any]:
@@ -249,6 +293,9 @@ def snapshot() -> dict[str, Any]:
         ),
         "histories": set(PatientProfile.objects.values_list("user_id", "medical_history")),
         "webhooks": set(WebhookEndpoint.objects.values_list("url", "is_active")),
+        "family": set(Dependant.objects.values_list("public_id", "is_active", "user_id")),
+        "waitlist": set(WaitlistEntry.objects.values_list("public_id", "status")),
+        "offers": set(WaitlistOffer.objects.values_list("public_id", "status")),
         "contact_messages": ContactMessage.objects.count(),
     }
 
@@ -583,6 +630,70 @@ MATRIX: dict[str, list[Case]] = {
     "metrics": [Case("get", lambda s: "/metrics", (404,) * 8)],
     # A calendar feed opens only with its token.
     "notifications:calendar-feed": [Case("get", lambda s: f"/calendar/{'x' * 43}.ics", (404,) * 8)],
+    "accounts:family-add": [
+        Case(
+            "post",
+            lambda s: "/accounts/profile/family/",
+            PATIENTS_POST,
+            data=lambda s: {
+                "full_name": "Noah Newchild",
+                "date_of_birth": "2021-02-03",
+                "relationship": "child",
+            },
+            writes=True,
+        ),
+    ],
+    "accounts:family-remove": [
+        Case(
+            "post",
+            lambda s: f"/accounts/profile/family/{mias(s)}/remove/",
+            (302, 302, 404, 404, 404, 404, 302, 404),
+            writes=True,
+        ),
+    ],
+    "scheduling:waitlist-join": [
+        Case("get", lambda s: f"/doctors/{s.otto.slug}/waitlist/", PATIENTS),
+        Case(
+            "post",
+            lambda s: f"/doctors/{s.otto.slug}/waitlist/",
+            PATIENTS_POST,
+            data=waiting_dates,
+            writes=True,
+        ),
+    ],
+    "scheduling:waitlists": [Case("get", lambda s: "/waitlist/", PATIENTS)],
+    "scheduling:waitlist-leave": [
+        Case(
+            "post",
+            lambda s: f"/waitlist/{alices_wait(s)}/leave/",
+            (302, 302, 404, 404, 404, 404, 302, 404),
+            writes=True,
+        ),
+    ],
+    "scheduling:waitlist-offer": [
+        Case(
+            "get",
+            lambda s: f"/waitlist/offers/{alices_offer(s)}/",
+            (302, 200, 404, 404, 404, 404, 302, 404),
+        ),
+        Case(
+            "post",
+            lambda s: f"/waitlist/offers/{alices_offer(s)}/",
+            (302, 302, 404, 404, 404, 404, 302, 404),
+            writes=True,
+        ),
+    ],
+    "api:list_family": [Case("get", lambda s: "/api/v1/me/family", API_PATIENTS)],
+    "api:add_family_member": [Case("post", lambda s: "/api/v1/me/family", API_FORM_POST)],
+    "api:remove_family_member": [
+        Case("post", lambda s: f"/api/v1/me/family/{NOBODY}/remove", API_NOBODYS)
+    ],
+    "api:list_waitlist": [Case("get", lambda s: "/api/v1/waitlist", API_PATIENTS)],
+    "api:join_waitlist": [Case("post", lambda s: "/api/v1/waitlist", API_FORM_POST)],
+    "api:leave_waitlist": [Case("post", lambda s: f"/api/v1/waitlist/{NOBODY}/leave", API_NOBODYS)],
+    "api:claim_offer": [
+        Case("post", lambda s: f"/api/v1/waitlist/offers/{NOBODY}/claim", API_NOBODYS)
+    ],
     "accounts:calendar-feed": [
         Case(
             "get", lambda s: "/accounts/profile/calendar/", (302, 405, 405, 405, 405, 405, 302, 405)
@@ -604,6 +715,8 @@ ADMIN_MODELS: dict[str, tuple[int, int, int]] = {
     "directory.Specialty": (200, 200, 200),
     "directory.Branch": (200, 200, 200),
     "directory.Service": (200, 200, 200),
+    # Patients add their family members; the admin links them (no add form).
+    "accounts.Dependant": (200, 403, 200),
     "scheduling.Slot": (200, 200, 200),
     "scheduling.TimeOff": (200, 200, 200),
     "scheduling.Appointment": (200, 200, 200),

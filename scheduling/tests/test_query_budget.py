@@ -174,7 +174,9 @@ def build(size: Size, *, dora: DoctorProfile, alice: User) -> int:
         if date <= dates[-1]:
             n = next(counter)
             rows.append(_appointment(slot, date, alice, _status(date, n), n))
-    for slot in theirs:
+    # Colleagues sharing a weekday see different patients at 15:00: one person is never in
+    # two open appointments at once (the database refuses it, scheduling.person_overlap).
+    for i, slot in enumerate(theirs):
         for date in dates:
             if (
                 date.weekday() == slot.weekday
@@ -182,7 +184,8 @@ def build(size: Size, *, dora: DoctorProfile, alice: User) -> int:
                 and (slot.pk, date) not in alices
             ):
                 n = next(counter)
-                rows.append(_appointment(slot, date, next(pool), _status(date, n), n))
+                who = patients[(i // 5 + (date - first).days // 7) % len(patients)]
+                rows.append(_appointment(slot, date, who, _status(date, n), n))
     made = Appointment._base_manager.bulk_create(
         [r for r in rows if r is not None], batch_size=2000
     )
