@@ -32,8 +32,13 @@ class ServiceChoiceField(forms.ModelChoiceField):
         return f"{obj.name} · {money(obj.price)}"
 
 
+class DependantChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return str(obj.full_name)
+
+
 class BookingForm(forms.Form):
-    dependant = forms.ModelChoiceField(
+    dependant = DependantChoiceField(
         label=_("Who is the visit for?"),
         queryset=Dependant.objects.none(),
         to_field_name="public_id",
@@ -303,7 +308,7 @@ class PatientSearchForm(forms.Form):
 class WaitlistForm(forms.Form):
     """Join a doctor's waitlist: dates, and optionally times of day."""
 
-    dependant = forms.ModelChoiceField(
+    dependant = DependantChoiceField(
         label=_("Who is it for?"),
         queryset=Dependant.objects.none(),
         to_field_name="public_id",
