@@ -290,7 +290,24 @@ def check_bookable(
         .first(),
         dependant=dependant,
     )
+    held_for_another = (
+        WaitlistOffer.objects.holding(now)
+        .filter(doctor=doctor, slot=slot, date=date)
+        .exclude(entry__patient=patient)
+    )
+    if held_for_another.exists():
+        raise _held()
     return starts_at, ends_at
+
+
+def _held() -> SchedulingError:
+    return SchedulingError(
+        gettext(
+            "This time is held for a patient on the waitlist for a little while. "
+            "Please choose another time."
+        ),
+        "held",
+    )
 
 
 def _lock_doctor(doctor_id: int) -> DoctorProfile:
@@ -506,13 +523,7 @@ def _book(
     _check_dependant(patient, dependant)
     _calendar_rules(doctor=doctor, date=date, absent=absent, clash=clash, dependant=dependant)
     if offer_pk is not None and holder_pk != patient.pk:
-        raise SchedulingError(
-            gettext(
-                "This time is held for a patient on the waitlist for a little while. "
-                "Please choose another time."
-            ),
-            "held",
-        )
+        raise _held()
     if service is not None and service_price is None:
         raise SchedulingError(
             gettext("%(doctor)s does not offer %(service)s.")

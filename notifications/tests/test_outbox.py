@@ -248,6 +248,7 @@ def test_payload_tells_who_where_and_when_but_nothing_medical(
                 "price": f"{appointment.doctor.consultation_fee:.2f}",
                 "currency": "EUR",
             },
+            "dependant": None,
             "service": None,
             "doctor": {"name": "Dr. Dora Doctor", "specialty": "Cardiologist"},
             "branch": {"name": "Riverside", "address": "1 River Road", "phone": "+49 30 1000001"},

@@ -25,6 +25,7 @@ from scheduling import services
 from scheduling.errors import SchedulingError
 from scheduling.models import Appointment, Slot, WaitlistEntry, WaitlistOffer
 from scheduling.tests.conftest import NEXT_MONDAY, NOW, TODAY
+from scheduling.tests.factories import SlotFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -330,3 +331,23 @@ def test_fifty_threads_claiming_one_held_offer_give_one_appointment(
     offer.refresh_from_db()
     assert offer.status == WaitlistOffer.Status.BOOKED
     assert Delivery.objects.filter(event__type="appointment.booked").exists()
+
+
+def test_a_held_time_cannot_be_taken_by_moving_another_appointment_into_it(
+    booked: Appointment, patient: User, other_patient: User, dora: DoctorProfile, carol: User
+) -> None:
+    later = services.book(
+        patient=other_patient,
+        doctor=dora,
+        slot=SlotFactory(doctor=dora, weekday=0, start_time=dt.time(11), end_time=dt.time(11, 30)),
+        date=NEXT_MONDAY,
+    )
+    wait(carol, dora)
+    services.cancel(appointment=booked, by=patient)
+
+    with pytest.raises(SchedulingError) as refused:
+        services.reschedule(appointment=later, by=other_patient, slot=booked.slot, date=NEXT_MONDAY)
+
+    assert refused.value.code == "held"
+    later.refresh_from_db()
+    assert later.slot != booked.slot
