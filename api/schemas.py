@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from django.conf import settings
 from django.utils import timezone
 from ninja import Schema
-from pydantic import AfterValidator, Field, StrictBool, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, Field, StrictBool, StringConstraints
 
 from accounts.models import Dependant, DoctorProfile, User
 from scheduling import availability, clock
@@ -150,11 +150,21 @@ class DependantOut(Schema):
     active: bool = Field(description="False once removed: no more bookings for them.")
 
 
+def _iso_date_only(value: object) -> object:
+    # JSON has no dates: a number is not one (pydantic's lax mode would read 0 as 1970-01-01).
+    if not isinstance(value, (str, dt.date)):
+        raise ValueError("Give the date as YYYY-MM-DD.")
+    return value
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date_only)]
+
+
 class DependantIn(Schema):
     full_name: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=150)
     ]
-    date_of_birth: dt.date
+    date_of_birth: IsoDate
     relationship: Literal["child", "partner", "parent", "other"] = "child"
     national_id: Annotated[str, StringConstraints(strip_whitespace=True, max_length=30)] = Field(
         "", description="When they have one; it is never shown back."
@@ -446,8 +456,8 @@ def time_zone() -> str:
 
 class WaitlistIn(Schema):
     doctor: Slug = Field(description="The doctor's slug.")
-    start_date: dt.date
-    end_date: dt.date = Field(description="Included; within the booking horizon.")
+    start_date: IsoDate
+    end_date: IsoDate = Field(description="Included; within the booking horizon.")
     earliest: dt.time | None = Field(None, description="Optional: the earliest start.")
     latest: dt.time | None = Field(None, description="Optional: the latest end.")
     dependant: uuid.UUID | None = Field(
