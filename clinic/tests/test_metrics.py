@@ -11,7 +11,7 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 
 from accounts.models import User
 from notifications.models import Delivery, DeliveryAttempt, Event, WebhookEndpoint
-from scheduling.tests.factories import AppointmentFactory
+from scheduling.tests.factories import AppointmentFactory, next_weekday
 
 TOKEN = "metrics-token-0123456789abcdef"
 
@@ -113,7 +113,9 @@ def test_requests_are_counted_by_route_name_not_path(
 def test_bookings_and_the_webhook_outbox_are_reported(
     client: Client, with_token: SettingsWrapper, patient: User
 ) -> None:
-    AppointmentFactory.create_batch(3, patient=patient)
+    # A week apart: one person never holds two open appointments at once.
+    for week in range(3):
+        AppointmentFactory(patient=patient, date=next_weekday(0, days_ahead=2 + 7 * week))
     AppointmentFactory(status="cancelled", cancelled_at=timezone.now())
     endpoint = WebhookEndpoint.objects.create(name="n8n", url="http://127.0.0.1:9/hook")
     event = Event.objects.create(type="appointment.booked", payload={})
