@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0006_dependants"),
+        ("accounts", "0007_dependants"),
         ("scheduling", "0004_appointment_service_price"),
     ]
 

@@ -11,7 +11,7 @@ import common.kept
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0006_dependants"),
+        ("accounts", "0007_dependants"),
         ("scheduling", "0006_person_overlap_guard"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -12,7 +12,7 @@ import common.kept
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0005_front_desk"),
+        ("accounts", "0006_user_language"),
     ]
 
     operations = [
