@@ -4,6 +4,7 @@ from typing import Any
 from uuid import UUID
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -261,6 +262,15 @@ class PasswordResetView(auth_views.PasswordResetView):
     email_template_name = "emails/password_reset.txt"
     subject_template_name = "emails/password_reset_subject.txt"
     success_url = reverse_lazy("accounts:password-reset-done")
+
+    def get_extra_email_context(self) -> dict[str, str]:
+        # The clinic's name, not the host the request came to ("127.0.0.1:8000"), and the
+        # link on SITE_URL like every other mail's.
+        return {"site_name": settings.CLINIC_NAME, "site_url": settings.SITE_URL.rstrip("/")}
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        self.extra_email_context = self.get_extra_email_context()
+        return super().form_valid(form)
 
 
 class PasswordResetDoneView(auth_views.PasswordResetDoneView):

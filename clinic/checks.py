@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.checks import CheckMessage, Tags, Warning, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
 _PROCESS_LOCAL = (
     "django.core.cache.backends.locmem.LocMemCache",
@@ -40,3 +41,25 @@ def check_rate_limits(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
             )
         ]
     return []
+
+
+_LOOPBACK = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}  # noqa: S104 (names, not binds)
+
+
+@register(Tags.security, deploy=True)
+def check_site_url(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    """Every e-mail links to the site through SITE_URL: in production it must be the
+    clinic's own HTTPS address, not the local demo's default."""
+    if settings.DEBUG or not settings.HTTPS_ONLY:
+        return []
+    parts = urlsplit(settings.SITE_URL)
+    if parts.scheme == "https" and parts.hostname and parts.hostname not in _LOOPBACK:
+        return []
+    return [
+        Error(
+            f"SITE_URL is {settings.SITE_URL!r}: the links in every e-mail (the appointment's "
+            "page, add to calendar, password resets) would lead there.",
+            hint="Set SITE_URL to the address patients use, e.g. https://clinic.example.org.",
+            id="clinic.E001",
+        )
+    ]

@@ -47,6 +47,10 @@ def uid_for(appointment_public_id: str) -> str:
     return f"{appointment_public_id}@clinic"
 
 
+def _site(path: str) -> str:
+    return settings.SITE_URL.rstrip("/") + path
+
+
 def _instant(iso: str) -> dt.datetime:
     return timezone.localtime(dt.datetime.fromisoformat(iso), clock.clinic_tz())
 
@@ -56,7 +60,11 @@ def _context(event: Event) -> dict:
     appt = data["appointment"]
     starts, ends = _instant(appt["starts_at"]), _instant(appt["ends_at"])
     previous = appt.get("previous_starts_at")
+    public_id = appt["id"]
     return {
+        # Absolute links (SITE_URL): a mail is read away from the site.
+        "appointment_url": _site(reverse("scheduling:appointment", args=[public_id])),
+        "calendar_url": _site(reverse("notifications:appointment-ics", args=[public_id])),
         "clinic_name": settings.CLINIC_NAME,
         "appointment": appt,
         "doctor": data["doctor"],
@@ -118,10 +126,6 @@ ACCOUNT_SUBJECTS = {
     Mail.SET_PASSWORD: gettext_lazy("Welcome to %(clinic)s: choose your password"),
     Mail.NEW_REGISTRATION: gettext_lazy("New registration waiting for activation: %(name)s"),
 }
-
-
-def _site(path: str) -> str:
-    return settings.SITE_URL.rstrip("/") + path
 
 
 def _account_context(delivery: Delivery) -> dict:

@@ -54,6 +54,50 @@ def appointments_for(user: User, *, now: dt.datetime) -> QuerySet[Appointment]:
     ]
 
 
+def _entry(
+    appt: Appointment, user: User, *, sequence: int, stamp: dt.datetime, base: str
+) -> icalendar.Event:
+    """One appointment as the user sees it in their calendar."""
+    doctor = appt.doctor
+    event = icalendar.Event()
+    event.add("uid", uid_for(str(appt.public_id)))
+    event.add("sequence", sequence)
+    event.add("dtstamp", stamp)
+    event.add("last-modified", appt.updated_at.astimezone(dt.UTC))
+    # UTC instants, as in the invitations: exact, and no VTIMEZONE to resolve.
+    event.add("dtstart", appt.starts_at.astimezone(dt.UTC))
+    event.add("dtend", appt.ends_at.astimezone(dt.UTC))
+    if user.is_doctor:
+        event.add("summary", f"Consultation: {short_name(appt.patient.full_name)}")
+    else:
+        specialty = f" ({doctor.specialty.name})" if doctor.specialty else ""
+        event.add("summary", f"Appointment with {doctor.display_name}{specialty}")
+    if doctor.branch:
+        place = ", ".join(p for p in (doctor.branch.name, doctor.branch.address) if p)
+        event.add("location", place)
+    event.add("status", _STATUS.get(appt.status, "CONFIRMED"))
+    link = base + reverse("scheduling:appointment", args=[appt.public_id])
+    event.add("url", link, parameters={"VALUE": "URI"})
+    event.add("description", f"Details (sign-in required): {link}")
+    return event
+
+
+def one(appt: Appointment, user: User, *, base_url: str, now: dt.datetime | None = None) -> bytes:
+    """One appointment as a .ics file to download ("Add to calendar"): the same UID and
+    SEQUENCE as its e-mailed invitations, so a calendar that has the entry updates it."""
+    now = now or timezone.now()
+    sequence = services.calendar_sequences([appt.public_id]).get(appt.public_id, 0)
+    cal = icalendar.Calendar()
+    cal.add("prodid", f"-//{settings.CLINIC_NAME}//Appointments//EN")
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "PUBLISH")
+    cal.add_component(
+        _entry(appt, user, sequence=sequence, stamp=now.astimezone(dt.UTC), base=base_url)
+    )
+    return cal.to_ical()
+
+
 def build(user: User, *, base_url: str, now: dt.datetime | None = None) -> bytes:
     """The feed as bytes. `base_url` is the site's origin, for each appointment's link."""
     now = now or timezone.now()
@@ -70,26 +114,6 @@ def build(user: User, *, base_url: str, now: dt.datetime | None = None) -> bytes
     cal.add("x-published-ttl", REFRESH)
     stamp = now.astimezone(dt.UTC)
     for appt in appointments:
-        doctor = appt.doctor
-        event = icalendar.Event()
-        event.add("uid", uid_for(str(appt.public_id)))
-        event.add("sequence", sequences.get(appt.public_id, 0))
-        event.add("dtstamp", stamp)
-        event.add("last-modified", appt.updated_at.astimezone(dt.UTC))
-        # UTC instants, as in the invitations: exact, and no VTIMEZONE to resolve.
-        event.add("dtstart", appt.starts_at.astimezone(dt.UTC))
-        event.add("dtend", appt.ends_at.astimezone(dt.UTC))
-        if user.is_doctor:
-            event.add("summary", f"Consultation: {short_name(appt.patient.full_name)}")
-        else:
-            specialty = f" ({doctor.specialty.name})" if doctor.specialty else ""
-            event.add("summary", f"Appointment with {doctor.display_name}{specialty}")
-        if doctor.branch:
-            place = ", ".join(p for p in (doctor.branch.name, doctor.branch.address) if p)
-            event.add("location", place)
-        event.add("status", _STATUS.get(appt.status, "CONFIRMED"))
-        link = base_url + reverse("scheduling:appointment", args=[appt.public_id])
-        event.add("url", link, parameters={"VALUE": "URI"})
-        event.add("description", f"Details (sign-in required): {link}")
-        cal.add_component(event)
+        sequence = sequences.get(appt.public_id, 0)
+        cal.add_component(_entry(appt, user, sequence=sequence, stamp=stamp, base=base_url))
     return cal.to_ical()

@@ -1,4 +1,4 @@
-from django.urls import re_path
+from django.urls import path, re_path
 
 from notifications import views
 
@@ -10,5 +10,10 @@ urlpatterns = [
         r"^calendar/(?P<token>[A-Za-z0-9_-]{20,100})\.ics$",
         views.calendar_feed,
         name="calendar-feed",
+    ),
+    path(
+        "appointments/<uuid:public_id>/calendar.ics",
+        views.appointment_ics,
+        name="appointment-ics",
     ),
 ]

@@ -694,6 +694,8 @@ MATRIX: dict[str, list[Case]] = {
     "api:claim_offer": [
         Case("post", lambda s: f"/api/v1/waitlist/offers/{NOBODY}/claim", API_NOBODYS)
     ],
+    # "Add to calendar" on an appointment's page: for those who may see the page.
+    "notifications:appointment-ics": [Case("get", lambda s: f"{appt(s)}/calendar.ics", PARTIES)],
     "accounts:calendar-feed": [
         Case(
             "get", lambda s: "/accounts/profile/calendar/", (302, 405, 405, 405, 405, 405, 302, 405)

@@ -24,6 +24,7 @@ CLEARED = {
     "DATABASE_URL",
     "CACHE_URL",
     "RATELIMIT_ENABLED",
+    "SITE_URL",
 }
 # Production shares one cache between its processes (the compose stack's Redis); the checks
 # only read the setting, nothing connects to it.
@@ -53,10 +54,27 @@ def test_production_settings_pass_the_deploy_checks() -> None:
         SECRET_KEY=secrets.token_urlsafe(64),
         ALLOWED_HOSTS="clinic.example",
         CACHE_URL=SHARED_CACHE,
+        SITE_URL="https://clinic.example",
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_deploy_checks_require_the_sites_https_address_for_the_mails_links() -> None:
+    production = {
+        "DEBUG": "False",
+        "SECRET_KEY": secrets.token_urlsafe(64),
+        "ALLOWED_HOSTS": "clinic.example",
+        "CACHE_URL": SHARED_CACHE,
+    }
+    for site_url in (None, "http://clinic.example", "https://127.0.0.1:8000"):
+        env = production if site_url is None else {**production, "SITE_URL": site_url}
+        result = manage("check", "--deploy", **env)
+
+        assert result.returncode != 0, site_url
+        assert "clinic.E001" in result.stderr
+        assert "SITE_URL" in result.stderr
 
 
 def test_deploy_checks_warn_when_rate_limits_count_in_one_process() -> None:
@@ -68,6 +86,7 @@ def test_deploy_checks_warn_when_rate_limits_count_in_one_process() -> None:
         DEBUG="False",
         SECRET_KEY=secrets.token_urlsafe(64),
         ALLOWED_HOSTS="clinic.example",
+        SITE_URL="https://clinic.example",
     )
 
     assert result.returncode != 0
@@ -86,6 +105,7 @@ def test_deploy_checks_warn_when_rate_limits_are_off() -> None:
         ALLOWED_HOSTS="clinic.example",
         CACHE_URL=SHARED_CACHE,
         RATELIMIT_ENABLED="False",
+        SITE_URL="https://clinic.example",
     )
 
     assert result.returncode != 0
@@ -102,6 +122,7 @@ def test_deploy_checks_fail_on_a_short_secret_key() -> None:
         SECRET_KEY="short",
         ALLOWED_HOSTS="clinic.example",
         CACHE_URL=SHARED_CACHE,
+        SITE_URL="https://clinic.example",
     )
 
     assert result.returncode != 0
