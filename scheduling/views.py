@@ -331,6 +331,30 @@ def my_appointments(request: AuthenticatedRequest) -> HttpResponse:
     )
 
 
+def _acting(appointment: Appointment, user: User) -> dict[str, Any]:
+    """How an appointment's pages speak to the person acting on it. Its patient reads "your
+    appointment"; its doctor, an admin or the front desk (`for_self` false) read the patient's
+    name. `back_url` and `back_label` lead back to where that person works from."""
+    patient = appointment.patient
+    if appointment.patient_id == user.pk:
+        back_url, back_label = reverse("scheduling:my-appointments"), _("Back to my appointments")
+    elif appointment.doctor.user_id == user.pk:
+        back_url = f"{reverse('scheduling:week')}?date={appointment.date:%Y-%m-%d}"
+        back_label = _("Back to the week")
+    elif services.is_front_desk_for(appointment, user):
+        back_url = reverse("front-desk:patient", args=[patient.public_id])
+        back_label = _("Back to %(name)s") % {"name": patient.full_name}
+    else:
+        back_url = reverse("admin:scheduling_appointment_changelist")
+        back_label = _("Back to the appointments")
+    return {
+        "for_self": appointment.patient_id == user.pk,
+        "is_desk": services.is_front_desk_for(appointment, user),
+        "back_url": back_url,
+        "back_label": back_label,
+    }
+
+
 @login_required
 @require_GET
 def appointment_detail(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
@@ -339,6 +363,7 @@ def appointment_detail(request: AuthenticatedRequest, public_id: UUID) -> HttpRe
     now = timezone.now()
     is_staff = services.is_staff_for(appointment, user)
     context: dict[str, Any] = {
+        **_acting(appointment, user),
         "appointment": appointment,
         "can_change": appointment.can_change(now),
         "is_staff": is_staff,
@@ -375,6 +400,7 @@ def appointment_notes(request: AuthenticatedRequest, public_id: UUID) -> HttpRes
         request,
         "scheduling/appointment_detail.html",
         {
+            **_acting(appointment, user),
             "appointment": appointment,
             "is_staff": True,
             "show_history": True,
@@ -405,14 +431,19 @@ def cancel(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
                 form.add_error(None, exc.text)
                 status = exc.status
             else:
-                messages.success(
-                    request, _("The appointment is cancelled and the time is free again.")
-                )
+                if appointment.patient_id == user.pk:
+                    done = _("The appointment is cancelled and the time is free again.")
+                else:
+                    done = _(
+                        "%(name)s's appointment is cancelled and the time is free again. "
+                        "%(name)s is told by e-mail."
+                    ) % {"name": appointment.patient.full_name}
+                messages.success(request, done)
                 return redirect("scheduling:appointment", public_id=appointment.public_id)
     return render(
         request,
         "scheduling/cancel.html",
-        {"appointment": appointment, "form": form},
+        {**_acting(appointment, user), "appointment": appointment, "form": form},
         status=status,
     )
 
@@ -443,7 +474,13 @@ def reschedule(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
         except SchedulingError as exc:
             error, status = exc.text, exc.status
         else:
-            messages.success(request, _("Your appointment is moved to the new time."))
+            if appointment.patient_id == user.pk:
+                done = _("Your appointment is moved to the new time.")
+            else:
+                done = _(
+                    "%(name)s's appointment is moved to the new time. %(name)s is told by e-mail."
+                ) % {"name": appointment.patient.full_name}
+            messages.success(request, done)
             return redirect("scheduling:appointment", public_id=appointment.public_id)
     elif request.method == "POST" and error is None:
         error, status = _("Choose the new time from the calendar."), 400
@@ -453,6 +490,7 @@ def reschedule(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
         new_window = clock.slot_window(chosen[1], chosen[0].start_time, chosen[0].end_time)
     context.update(
         {
+            **_acting(appointment, user),
             "appointment": appointment,
             "chosen": chosen,
             "new_window": new_window,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from html import unescape
 
 import pytest
 from django.core import mail
@@ -213,6 +214,74 @@ def test_the_desk_reschedules_and_cancels_through_the_patients_pages(
     assert appointment.slot == later
     assert appointment.status == "cancelled"
     assert appointment.cancelled_by == fay
+
+
+def test_the_shared_appointment_pages_speak_to_the_desk_of_the_patient(
+    client: Client, fay: User, patient: User, dora: DoctorProfile, monday_9: Slot
+) -> None:
+    appointment = booked(monday_9, NEXT_MONDAY, patient=patient)
+    later = slot_at(dora, 0, dt.time(11))
+    base = f"/appointments/{appointment.public_id}"
+    name = patient.full_name
+
+    desk(client, fay)
+    detail = client.get(f"{base}/")
+    cancel = client.get(f"{base}/cancel/")
+    choose = client.get(
+        f"{base}/reschedule/", {"date": NEXT_MONDAY.isoformat(), "slot": str(later.public_id)}
+    )
+    moved = client.post(
+        f"{base}/reschedule/",
+        {"date": NEXT_MONDAY.isoformat(), "slot": str(later.public_id)},
+        follow=True,
+    )
+    cancelled = client.post(f"{base}/cancel/", {"reason": "Called to cancel."}, follow=True)
+
+    assert f"{name}'s appointment with {dora.display_name}" in unescape(detail.text)
+    assert f'href="/front-desk/patients/{patient.public_id}/">← Back to {name}' in unescape(
+        detail.text
+    )
+    assert patient.phone in unescape(detail.text)
+    assert "Medical history" not in unescape(detail.text)
+    assert "Move to another time" in unescape(detail.text)
+    assert f"Cancel {name}'s appointment?" in unescape(cancel.text)
+    assert f"{name} is told by e-mail" in unescape(cancel.text)
+    assert f"Move {name}'s appointment to this time" in unescape(choose.text)
+    assert f"{name}'s current time stays booked" in unescape(choose.text)
+    assert f"{name}'s appointment is moved to the new time." in unescape(moved.text)
+    assert f"{name}'s appointment is cancelled" in unescape(cancelled.text)
+    # Once cancelled, the desk books again from its own pages, not the patient's.
+    book_again = f"/front-desk/patients/{patient.public_id}/book/{dora.slug}/"
+    assert f'href="{book_again}"' in unescape(cancelled.text)
+    for page in (detail, cancel, choose, moved, cancelled):
+        assert "Your" not in unescape(page.text).replace("Your account", "")
+        assert "my appointment" not in unescape(page.text).lower()
+
+
+def test_the_patient_still_reads_your_appointment(
+    client: Client, patient: User, dora: DoctorProfile, monday_9: Slot
+) -> None:
+    appointment = booked(monday_9, NEXT_MONDAY, patient=patient)
+    later = slot_at(dora, 0, dt.time(11))
+    base = f"/appointments/{appointment.public_id}"
+    client.force_login(patient)
+
+    choose = client.get(
+        f"{base}/reschedule/", {"date": NEXT_MONDAY.isoformat(), "slot": str(later.public_id)}
+    )
+    cancel = client.get(f"{base}/cancel/")
+    moved = client.post(
+        f"{base}/reschedule/",
+        {"date": NEXT_MONDAY.isoformat(), "slot": str(later.public_id)},
+        follow=True,
+    )
+
+    assert "Your current time stays booked" in unescape(choose.text)
+    assert "Move my appointment to this time" in unescape(choose.text)
+    assert "Cancel the appointment?" in unescape(cancel.text)
+    assert patient.full_name not in unescape(cancel.text).split("<main", 1)[-1].split("</h1>")[0]
+    assert "Your appointment is moved to the new time." in unescape(moved.text)
+    assert "Back to my appointments" in unescape(moved.text)
 
 
 def test_another_branchs_desk_sees_none_of_it(
