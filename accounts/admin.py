@@ -4,7 +4,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.auth import password_validation
 from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
@@ -17,7 +16,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from accounts import normalise, services
-from accounts.forms import NationalIdField, PhoneField, _targets_of
+from accounts.forms import AccountFields, PhoneField, _targets_of, add_duplicate_errors
 from accounts.http import signed_in_user
 from accounts.models import AdminProfile, DoctorProfile, FrontDeskProfile, PatientProfile, User
 
@@ -44,11 +43,11 @@ class PendingFilter(admin.SimpleListFilter):
         return queryset
 
 
-class UserCreationForm(forms.ModelForm):
-    """An account an admin adds by hand: any role, with the profile of its role."""
+class UserCreationForm(AccountFields, forms.ModelForm):
+    """An account an admin adds by hand: any role, with the profile of its role. The identity
+    and password fields, and their checks, are registration's (accounts.forms.AccountFields);
+    unlike registration, the admin is told which identifier someone already holds."""
 
-    national_id = NationalIdField(label="National ID", max_length=40)
-    phone = PhoneField(max_length=30)
     specialty = forms.ModelChoiceField(
         queryset=_targets_of("specialty"),
         required=False,
@@ -58,17 +57,6 @@ class UserCreationForm(forms.ModelForm):
         queryset=_targets_of("branch"),
         required=False,
         help_text="Doctors and front desk: where they work.",
-    )
-    password1 = forms.CharField(
-        label="Password",
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text=password_validation.password_validators_help_text_html(),
-    )
-    password2 = forms.CharField(
-        label="Password again",
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
     active = forms.BooleanField(
         label="Active at once",
@@ -82,36 +70,19 @@ class UserCreationForm(forms.ModelForm):
         model = User
         fields = ["national_id", "full_name", "email", "phone", "role"]
 
-    def clean_email(self) -> str:
-        return normalise.email(self.cleaned_data["email"])
-
     def clean(self) -> dict[str, Any]:
-        super().clean()
-        data = self.cleaned_data
-        for field, message in services.duplicate_errors(
+        data = super().clean()
+        add_duplicate_errors(
+            self,
             national_id=data.get("national_id", ""),
             email=data.get("email", ""),
             phone=data.get("phone", ""),
-        ).items():
-            self.add_error(field, message)
+        )
         role = data.get("role")
         if role == User.Role.ADMIN and not services.admin_seat_free():
             self.add_error("role", services.ADMIN_CAP_MESSAGE)
         if role == User.Role.FRONT_DESK and not data.get("branch"):
             self.add_error("branch", "A front-desk account works at a branch: choose it.")
-        p1, p2 = data.get("password1"), data.get("password2")
-        if p1 and p2 and p1 != p2:
-            self.add_error("password2", "The two passwords differ.")
-        elif p1:
-            probe = User(
-                national_id=data.get("national_id", ""),
-                full_name=data.get("full_name", ""),
-                email=data.get("email", ""),
-            )
-            try:
-                password_validation.validate_password(p1, probe)
-            except ValidationError as exc:
-                self.add_error("password1", exc)
         return data
 
     def validate_unique(self) -> None:
@@ -133,13 +104,12 @@ class UserChangeForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         super().clean()
         data = self.cleaned_data
-        for field, message in services.duplicate_errors(
-            national_id="",
+        add_duplicate_errors(
+            self,
             email=normalise.email(data.get("email") or ""),
             phone=data.get("phone", ""),
             exclude=self.instance,
-        ).items():
-            self.add_error(field, message)
+        )
         becomes_admin = (
             data.get("role") == User.Role.ADMIN and self.instance.role != User.Role.ADMIN
         )
@@ -231,11 +201,7 @@ class UserAdmin(BaseUserAdmin):
         try:
             if not change:
                 created = services.create_account(
-                    national_id=data["national_id"],
-                    password=data["password1"],
-                    email=data["email"],
-                    full_name=data["full_name"],
-                    phone=data["phone"],
+                    **form.account_kwargs(),
                     role=data["role"],
                     active=data["active"],
                     specialty=data.get("specialty"),

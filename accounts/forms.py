@@ -11,6 +11,7 @@ from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils import timezone, translation
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts import normalise, services
@@ -33,8 +34,33 @@ class PhoneField(forms.CharField):
         return normalise.phone(value) if value else value
 
 
-class _AccountFields(forms.Form):
-    """The identity fields every registration asks for, checked for duplicates."""
+def validate_date_of_birth(dob: dt.date) -> None:
+    if dob > timezone.localdate():
+        raise ValidationError(gettext("The date of birth cannot be in the future."))
+    if dob.year < 1900:
+        raise ValidationError(gettext("Enter a date of birth after 1900."))
+
+
+def add_duplicate_errors(
+    form: forms.BaseForm,
+    *,
+    national_id: str = "",
+    email: str = "",
+    phone: str = "",
+    exclude: User | None = None,
+) -> None:
+    """Each identifier someone else already holds, as an error on its field (the words are
+    accounts.services.duplicate_errors', as the services answer them)."""
+    for field, message in services.duplicate_errors(
+        national_id=national_id, email=email, phone=phone, exclude=exclude
+    ).items():
+        form.add_error(field, message)
+
+
+class AccountFields(forms.Form):
+    """The identity and the password every new account with a password is made from: the
+    patient's and the doctor's registration, and the admin's add form (accounts.admin), which
+    all check them here."""
 
     national_id = NationalIdField(label=_("National ID"), max_length=40)
     full_name = forms.CharField(
@@ -91,7 +117,7 @@ class _AccountFields(forms.Form):
         }
 
 
-class PatientRegistrationForm(_AccountFields):
+class PatientRegistrationForm(AccountFields):
     date_of_birth = forms.DateField(
         label=_("Date of birth"), widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -103,11 +129,8 @@ class PatientRegistrationForm(_AccountFields):
     )
 
     def clean_date_of_birth(self) -> dt.date:
-        dob = self.cleaned_data["date_of_birth"]
-        if dob > timezone.localdate():
-            raise ValidationError(_("The date of birth cannot be in the future."))
-        if dob.year < 1900:
-            raise ValidationError(_("Enter a date of birth after 1900."))
+        dob: dt.date = self.cleaned_data["date_of_birth"]
+        validate_date_of_birth(dob)
         return dob
 
 
@@ -118,7 +141,7 @@ def _targets_of(field: str) -> QuerySet[Any]:
     return model._default_manager.all()
 
 
-class DoctorApplicationForm(_AccountFields):
+class DoctorApplicationForm(AccountFields):
     # The choices come from the directory app through DoctorProfile's own foreign keys, so
     # accounts needs no import of directory.
     specialty = forms.ModelChoiceField(label=_("Specialty"), queryset=_targets_of("specialty"))
@@ -187,13 +210,9 @@ class ProfileForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         super().clean()
         data = self.cleaned_data
-        for field, message in services.duplicate_errors(
-            national_id="",
-            email=data.get("email", ""),
-            phone=data.get("phone", ""),
-            exclude=self.instance,
-        ).items():
-            self.add_error(field, message)
+        add_duplicate_errors(
+            self, email=data.get("email", ""), phone=data.get("phone", ""), exclude=self.instance
+        )
         return data
 
 
@@ -208,11 +227,9 @@ class PatientProfileForm(forms.ModelForm):
         }
 
     def clean_date_of_birth(self) -> dt.date | None:
-        dob = self.cleaned_data.get("date_of_birth")
-        if dob and dob > timezone.localdate():
-            raise ValidationError(_("The date of birth cannot be in the future."))
-        if dob and dob.year < 1900:
-            raise ValidationError(_("Enter a date of birth after 1900."))
+        dob: dt.date | None = self.cleaned_data.get("date_of_birth")
+        if dob:
+            validate_date_of_birth(dob)
         return dob
 
 
@@ -293,22 +310,19 @@ class WalkInForm(forms.Form):
         return normalise.email(self.cleaned_data["email"])
 
     def clean_date_of_birth(self) -> dt.date:
-        dob = self.cleaned_data["date_of_birth"]
-        if dob > timezone.localdate():
-            raise ValidationError(_("The date of birth cannot be in the future."))
-        if dob.year < 1900:
-            raise ValidationError(_("Enter a date of birth after 1900."))
+        dob: dt.date = self.cleaned_data["date_of_birth"]
+        validate_date_of_birth(dob)
         return dob
 
     def clean(self) -> dict[str, Any]:
         super().clean()
         data = self.cleaned_data
-        for name, message in services.duplicate_errors(
+        add_duplicate_errors(
+            self,
             national_id=data.get("national_id", ""),
             email=data.get("email", ""),
             phone=data.get("phone", ""),
-        ).items():
-            self.add_error(name, message)
+        )
         return data
 
 

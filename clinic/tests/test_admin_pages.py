@@ -81,6 +81,33 @@ def test_the_add_form_shows_why_it_refuses(client: Client, admin_user: User) -> 
     assert not User.objects.filter(national_id="200000050").exists()
 
 
+@pytest.mark.parametrize(
+    ("fields", "field", "words"),
+    [
+        ({"full_name": "Nadia\nNeu"}, "full_name", "one line"),
+        ({"password1": "200000050", "password2": "200000050"}, "password1", "too similar"),
+        ({"national_id": "12"}, "national_id", "national ID"),
+        ({"email": "PATIENT@example.com"}, "email", "already exists"),
+    ],
+)
+def test_the_add_form_checks_what_registration_checks(
+    client: Client, admin_user: User, patient: User, fields: dict[str, str], field: str, words: str
+) -> None:
+    """The same checks as a patient's registration (accounts.forms.AccountFields), and the
+    identifiers someone already holds, by name."""
+    client.force_login(admin_user)
+    patient.email = "patient@example.com"
+    patient.save(update_fields=["email"])
+
+    response = add_user(client, role="patient", **fields)
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert list(errors) == [field]
+    assert words in " ".join(errors[field])
+    assert not User.objects.filter(national_id="200000050").exists()
+
+
 def test_the_index_shows_what_waits_for_an_admin(
     client: Client, admin_user: User, patient: User
 ) -> None:
