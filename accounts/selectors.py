@@ -23,10 +23,11 @@ def front_desk_branch_id(user: User) -> int | None:
     )
 
 
-def find_patients(query: str) -> QuerySet[User]:
+def matching_patients(query: str) -> QuerySet[User]:
     """Patients whose name, national ID, phone or e-mail matches what the front desk typed:
     a part of the name or e-mail, the national ID in any spelling (spaces, dashes), the phone
-    with or without the country code. Empty for a query of fewer than two characters."""
+    with or without the country code. None for a query of fewer than two characters. By name,
+    then the order they joined in (a stable order to page through)."""
     query = query.strip()[:100]
     if len(query) < 2:
         nobody: QuerySet[User] = User.objects.none()
@@ -44,6 +45,11 @@ def find_patients(query: str) -> QuerySet[User]:
         User.objects.patients()
         .filter(match)
         .select_related("patient_profile")
-        .order_by("full_name")[:SEARCH_LIMIT]
+        .order_by("full_name", "pk")
     )
     return found
+
+
+def find_patients(query: str) -> QuerySet[User]:
+    """The first SEARCH_LIMIT of matching_patients(query), for the front desk's page."""
+    return matching_patients(query)[:SEARCH_LIMIT]

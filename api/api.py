@@ -6,7 +6,7 @@ from django.views.decorators.cache import never_cache
 from ninja import NinjaAPI, Swagger
 
 from api import auth, errors
-from api.endpoints import admin, appointments, directory, doctor, family, waitlist
+from api.endpoints import admin, appointments, directory, doctor, family, patients, waitlist
 from api.endpoints import auth as auth_endpoints
 
 DESCRIPTION = """
@@ -45,4 +45,5 @@ api.add_router("/v1/", appointments.router)
 api.add_router("/v1/", family.router)
 api.add_router("/v1/", waitlist.router)
 api.add_router("/v1/", doctor.router)
+api.add_router("/v1/", patients.router)
 api.add_router("/v1/", admin.router)

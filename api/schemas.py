@@ -34,6 +34,12 @@ SecretText = Annotated[
 ReasonText = Annotated[str, StringConstraints(max_length=1000), AfterValidator(_plain_text)]
 CancelReasonText = Annotated[str, StringConstraints(max_length=300), AfterValidator(_plain_text)]
 SearchText = Annotated[str, StringConstraints(max_length=100), AfterValidator(_plain_text)]
+# As the front desk's search page: fewer than two characters find nobody.
+PatientQueryText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=2, max_length=100),
+    AfterValidator(_plain_text),
+]
 
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[-a-zA-Z0-9_]+$", max_length=80)]
@@ -410,6 +416,48 @@ class AcceptingIn(Schema):
 
 class AcceptingOut(Schema):
     accepting: bool
+
+
+# --- Patients (the front desk) ------------------------------------------------------------
+
+
+class PatientSearchIn(Schema):
+    q: PatientQueryText = Field(
+        description="A part of the name or e-mail, the national ID in any spelling (spaces, "
+        "dashes; its beginning is enough) or the phone, with or without the country code."
+    )
+
+
+class PatientOut(Person):
+    """A patient as the desk finds them: their public id (to book with), how to reach them,
+    and their date of birth to tell two namesakes apart. Never the national ID, nor the
+    medical history."""
+
+    date_of_birth: dt.date | None
+    account: Literal["active", "pending", "deactivated"] = Field(
+        description="pending: waiting for an admin; only an active patient can be booked for."
+    )
+
+
+def patient_out(user: User) -> dict[str, Any]:
+    profile = getattr(user, "patient_profile", None)
+    return {
+        "id": user.public_id,
+        "name": user.full_name,
+        "email": user.email,
+        "phone": user.phone,
+        "date_of_birth": profile.date_of_birth if profile else None,
+        "account": "active"
+        if user.is_active
+        else ("pending" if user.is_pending else "deactivated"),
+    }
+
+
+class PatientPage(Schema):
+    count: int
+    limit: int
+    offset: int
+    items: list[PatientOut]
 
 
 # --- Admin --------------------------------------------------------------------------------

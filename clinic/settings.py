@@ -413,8 +413,11 @@ AXES_VERBOSE = False
 
 # Rate limits on the endpoints that write (common.ratelimit.limit): scope -> (requests,
 # seconds), per client address. RATELIMIT_ENABLED=False turns them off (load tests only).
+# "search": the API's patient search, a read sent as a POST (its query is often a national
+# ID, kept out of URLs): a busy desk searches far more often than it books, so it has a
+# count of its own, still bounded against trying national IDs one after another.
 RATELIMIT_ENABLED = env.bool("RATELIMIT_ENABLED", default=True)
-RATELIMITS = {"write": (100, 15 * 60)}
+RATELIMITS = {"write": (100, 15 * 60), "search": (300, 15 * 60)}
 RATELIMIT_CACHE = "default"
 
 # Admins are signed out after this long without a request; everyone else 12 hours after

@@ -8,6 +8,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from accounts import selectors as account_selectors
 from accounts.models import DoctorProfile, User
 from api.errors import ApiError
 from api.schemas import Error
@@ -41,6 +42,18 @@ def require_patient(user: User) -> None:
 def require_admin(user: User) -> None:
     if not user.is_clinic_admin:
         raise ApiError(403, "admins_only", "Only the clinic's admins can do this.")
+
+
+def require_front_desk_or_admin(user: User) -> None:
+    """An admin, or a front desk attached to a branch (as the desk's pages require)."""
+    if user.is_clinic_admin:
+        return
+    if not user.is_front_desk:
+        raise ApiError(
+            403, "front_desk_only", "Only the front desk and the clinic's admins can do this."
+        )
+    if account_selectors.front_desk_branch_id(user) is None:
+        raise ApiError(403, "no_branch", "Your account is not attached to a branch yet.")
 
 
 def own_doctor_profile(user: User) -> DoctorProfile:

@@ -233,6 +233,14 @@ ROUTES = [
             or not DoctorProfile.objects.get(user=s.users["otto"]).accepting_bookings
         ),
     ),
+    # The front desk finds a patient (any branch's: patients are the clinic's), as admins
+    # can; for anyone else the search is a 403, whatever it would find.
+    Route(
+        "POST",
+        "/patients/search",
+        signed_in(403, admin=200, fay=200),
+        body=lambda s: {"q": "Alice"},
+    ),
     Route("GET", "/admin/users/pending", signed_in(403, admin=200)),
     Route(
         "POST",
@@ -326,6 +334,7 @@ def test_access(route: Route, actor: str, scene: Scene) -> None:
         assert route.changed(scene) is (expected < 300)
     if route.private and actor not in PARTIES:
         content = response.content.decode()
+        assert scene.users["alice"].national_id not in content
         assert str(scene.appointment.public_id) not in content
         assert str(scene.today.public_id) not in content
         assert scene.users["alice"].email not in content

@@ -13,6 +13,7 @@ from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
+from pytest_django.fixtures import Settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from accounts.models import DoctorProfile, User
@@ -86,3 +87,14 @@ def test_api_answers_as_its_schema_says_to_an_admin(
     case: schemathesis.Case, scene: None, admin_user: User, inactive_user: User
 ) -> None:
     case.call_and_validate(headers=bearer(admin_user), excluded_checks=EXCLUDED)
+
+
+@schema.include(tag="front desk").parametrize()
+@ROLE_SETTINGS
+def test_the_front_desks_search_answers_as_the_schema_says(
+    case: schemathesis.Case, scene: None, fay: User, patient: User, settings: Settings
+) -> None:
+    """The desk's search with its many generated queries; its rate limit is
+    test_patient_search's."""
+    settings.RATELIMIT_ENABLED = False
+    case.call_and_validate(headers=bearer(fay), excluded_checks=EXCLUDED)
