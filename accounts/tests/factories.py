@@ -13,6 +13,7 @@ from typing import Any
 import factory
 from django.utils import timezone
 
+from accounts import services
 from accounts.models import DoctorProfile, PatientProfile, User
 
 PASSWORD = "sturdy-lantern-417"
@@ -101,3 +102,18 @@ class DoctorProfileFactory(factory.django.DjangoModelFactory):
     consultation_fee = Decimal("80.00")
     bio = "Cares for patients."
     emergency_contact = "Reception"
+
+
+def front_desk(branch: Any, **fields: str) -> User:
+    """Fay Frontdesk, active at the branch, made as an admin makes a front desk (through
+    accounts.services.create_account); `fields` name another person."""
+    person = {
+        "national_id": "400000001",
+        "email": "fay@clinic.example",
+        "full_name": "Fay Frontdesk",
+        "phone": "+49 30 2000009",
+        **fields,
+    }
+    return services.create_account(
+        **person, password=PASSWORD, role=User.Role.FRONT_DESK, active=True, branch=branch
+    )

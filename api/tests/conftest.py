@@ -15,14 +15,13 @@ import time_machine
 from django.test import Client
 from pytest_django.fixtures import Settings
 
-from accounts import services as accounts_services
 from accounts.models import DoctorProfile, User
 from accounts.tests.factories import (
-    PASSWORD,
     BranchFactory,
     DoctorFactory,
     PendingPatientFactory,
     SpecialtyFactory,
+    front_desk,
 )
 from api import tokens
 from scheduling.models import Appointment, Slot
@@ -157,13 +156,4 @@ def as_admin(admin_user: User) -> ApiClient:
 @pytest.fixture
 def fay(dora: DoctorProfile) -> User:
     """The front desk of Dora's branch."""
-    return accounts_services.create_account(
-        national_id="400000001",
-        password=PASSWORD,
-        email="fay@clinic.example",
-        full_name="Fay Frontdesk",
-        phone="+49 30 2000009",
-        role=User.Role.FRONT_DESK,
-        active=True,
-        branch=dora.branch,
-    )
+    return front_desk(dora.branch)

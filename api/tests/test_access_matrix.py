@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 import pytest
 from django.test import Client
 
-from accounts import services as accounts_services
 from accounts.models import Dependant, DoctorProfile, User
-from accounts.tests.factories import PASSWORD
+from accounts.tests.factories import front_desk
 from api.api import api
 from api.tests.conftest import API, ApiClient
 from scheduling import clock
@@ -84,16 +83,7 @@ def scene(
             "otto": otto.user,
             "admin": admin_user,
             "inactive": inactive_user,
-            "fay": accounts_services.create_account(
-                national_id="400000001",
-                password=PASSWORD,
-                email="fay@clinic.example",
-                full_name="Fay Frontdesk",
-                phone="+49 30 2000009",
-                role=User.Role.FRONT_DESK,
-                active=True,
-                branch=dora.branch,
-            ),
+            "fay": front_desk(dora.branch),
         },
         appointment=alices_appointment,
         today=today,

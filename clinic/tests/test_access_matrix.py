@@ -34,7 +34,7 @@ from django.utils import timezone
 
 from accounts import services as accounts
 from accounts.models import Dependant, DoctorProfile, PatientProfile, User
-from accounts.tests.factories import DoctorFactory, PatientFactory
+from accounts.tests.factories import DoctorFactory, PatientFactory, front_desk
 from audit.models import AuditEntry
 from clinic.models import ContactMessage
 from directory.models import Service
@@ -163,16 +163,7 @@ def scene(dora: DoctorProfile, monday_9: Slot, admin_user: User) -> Scene:
         subject="Parking",
         message="Is there parking at Riverside?",
     )
-    fay = accounts.create_account(
-        national_id="400000001",
-        password="sturdy-lantern-417",
-        email="fay.private@example.com",
-        full_name="Fay Frontdesk",
-        phone="+49 30 7100009",
-        role=User.Role.FRONT_DESK,
-        active=True,
-        branch=dora.branch,
-    )
+    fay = front_desk(dora.branch, email="fay.private@example.com", phone="+49 30 7100009")
     s = Scene(
         users={
             "anonymous": None,
@@ -619,6 +610,9 @@ MATRIX: dict[str, list[Case]] = {
     "api:accepting-bookings": [
         Case("get", lambda s: "/api/v1/doctor/accepting-bookings", API_DOCTORS)
     ],
+    # The desk's patient search (JSON only: a form is a 400 before anyone's role is asked;
+    # its answer per role is in api/tests/test_access_matrix.py).
+    "api:patient-search": [Case("post", lambda s: "/api/v1/patients/search", API_FORM_POST)],
     "api:pending_users": [Case("get", lambda s: "/api/v1/admin/users/pending", API_ADMINS)],
     "api:activate": [
         Case("post", lambda s: f"/api/v1/admin/users/{NOBODY}/activate", API_ADMIN_POST)

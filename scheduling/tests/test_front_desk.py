@@ -13,9 +13,8 @@ from django.core import mail
 from django.core.management import call_command
 from django.test import Client
 
-from accounts import services as accounts_services
 from accounts.models import DoctorProfile, FrontDeskProfile, User
-from accounts.tests.factories import PASSWORD
+from accounts.tests.factories import front_desk
 from audit.models import AuditEntry
 from notifications.models import Delivery
 from scheduling import services
@@ -29,16 +28,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def fay(dora: DoctorProfile) -> User:
     """The front desk of Dora's branch (Otto works at another)."""
-    return accounts_services.create_account(
-        national_id="400000001",
-        password=PASSWORD,
-        email="fay@clinic.example",
-        full_name="Fay Frontdesk",
-        phone="+49 30 2000009",
-        role=User.Role.FRONT_DESK,
-        active=True,
-        branch=dora.branch,
-    )
+    return front_desk(dora.branch)
 
 
 @pytest.fixture
@@ -287,15 +277,12 @@ def test_the_patient_still_reads_your_appointment(
 def test_another_branchs_desk_sees_none_of_it(
     client: Client, patient: User, dora: DoctorProfile, monday_9: Slot, otto: DoctorProfile
 ) -> None:
-    elsewhere = accounts_services.create_account(
+    elsewhere = front_desk(
+        otto.branch,
         national_id="400000002",
-        password="x-y-z-long-pass",
         email="erin@clinic.example",
         full_name="Erin Elsewhere",
         phone="+49 30 2000010",
-        role=User.Role.FRONT_DESK,
-        active=True,
-        branch=otto.branch,
     )
     appointment = booked(monday_9, NEXT_MONDAY, patient=patient)
     client.force_login(elsewhere)
