@@ -70,8 +70,27 @@ class UserCreationForm(AccountFields, forms.ModelForm):
         model = User
         fields = ["national_id", "full_name", "email", "phone", "role"]
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The admin need not invent a password to pass on: without one, the e-mail that
+        # tells the user of their account carries a link to choose their own.
+        self.fields["password1"].required = False
+        self.fields["password2"].required = False
+        self.fields["password1"].help_text = format_html(
+            "<p>{}</p>{}",
+            "Leave both empty and the user chooses their own: the e-mail that tells them of "
+            "their account (on activation) carries the link. An admin account needs one here.",
+            self.fields["password1"].help_text,
+        )
+
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        p1, p2 = data.get("password1"), data.get("password2")
+        if not {"password1", "password2"} & set(self.errors):
+            if bool(p1) != bool(p2):
+                self.add_error("password2", "Type the password twice, or leave both empty.")
+            elif not p1 and data.get("role") == User.Role.ADMIN:
+                self.add_error("password1", "An admin account gets no e-mail: give it a password.")
         add_duplicate_errors(
             self,
             national_id=data.get("national_id", ""),

@@ -110,7 +110,8 @@ class AccountFields(forms.Form):
         d = self.cleaned_data
         return {
             "national_id": d["national_id"],
-            "password": d["password1"],
+            # None: no password yet (the admin's add form may leave it to the user).
+            "password": d["password1"] or None,
             "email": d["email"],
             "full_name": d["full_name"],
             "phone": d["phone"],

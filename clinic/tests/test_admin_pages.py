@@ -71,6 +71,27 @@ def test_an_admin_adds_a_front_desk_at_a_branch(client: Client, admin_user: User
     assert not User.objects.get(national_id="200000050").is_staff
 
 
+def test_an_admin_may_leave_the_password_to_the_user(client: Client, admin_user: User) -> None:
+    branch = BranchFactory()
+    client.force_login(admin_user)
+
+    once = add_user(client, role="front_desk", branch=branch.pk, password2="")
+    admin = add_user(client, role="admin", password1="", password2="")
+    response = add_user(client, role="front_desk", branch=branch.pk, password1="", password2="")
+
+    assert once.context["adminform"].form.errors == {
+        "password2": ["Type the password twice, or leave both empty."]
+    }
+    assert "password1" in admin.context["adminform"].form.errors
+    assert response.status_code == 302
+    fiona = User.objects.get(national_id="200000050")
+    assert fiona.is_active
+    assert not fiona.has_usable_password()
+    # Told of the account with a link to choose the password, not a login link.
+    [mail] = Delivery.objects.filter(recipient="nadia@example.com")
+    assert mail.mail == Delivery.Mail.SET_PASSWORD
+
+
 def test_the_add_form_shows_why_it_refuses(client: Client, admin_user: User) -> None:
     client.force_login(admin_user)
 
