@@ -122,6 +122,54 @@ def test_front_desk_registers_books_and_checks_in_a_walk_in_patient(
     snap(page, "46-front-desk-checked-in")
 
 
+def test_front_desk_finds_a_patient_and_moves_and_cancels_for_them(
+    visitor: Callable[..., Visitor],
+) -> None:
+    """A phone call: Paula wants to see Dr. Grace Kim, then to move the visit, then to
+    cancel it. Every page the desk passes through speaks of Paula, not of "your"
+    appointment."""
+    fiona = visitor()
+    fiona.log_in("400000001")
+    page = fiona.page
+
+    # Found by her national ID as she spells it on the phone.
+    page.get_by_role("search").get_by_role("searchbox").fill("300 000 001")
+    page.get_by_role("search").get_by_role("button", name="Find").click()
+    expect(page.get_by_role("heading", name="Find a patient", level=1)).to_be_visible()
+    snap(page, "47-front-desk-found")
+    page.get_by_role("link", name="Paula Patient").click()
+    expect(page.get_by_role("heading", name="Paula Patient", level=1)).to_be_visible()
+
+    page.get_by_role("link", name=re.compile(r"^Book with Dr\. Grace Kim")).click()
+    page.locator("a.slot").last.click()
+    page.get_by_role("button", name="Book for Paula Patient").click()
+    expect(page.get_by_role("status")).to_contain_text("Booked: Paula Patient with Dr. Grace Kim")
+
+    upcoming = page.locator("section", has=page.locator("#upcoming-h"))
+    row = upcoming.locator("tr", has_text="Dr. Grace Kim")
+    row.get_by_role("link", name=re.compile(r"^Change the time")).click()
+    expect(page.locator(".page-head")).to_contain_text("Paula Patient's current time stays")
+    page.locator("a.slot").first.click()
+    expect(page.get_by_role("heading", name="Confirm the new time")).to_be_visible()
+    snap(page, "48-front-desk-reschedule")
+    page.get_by_role("button", name="Move Paula Patient's appointment to this time").click()
+    expect(page.get_by_role("status")).to_contain_text("Paula Patient's appointment is moved")
+    expect(
+        page.get_by_role("heading", name="Paula Patient's appointment with Dr. Grace Kim")
+    ).to_be_visible()
+    snap(page, "49-front-desk-appointment")
+
+    page.get_by_role("button", name="Cancel the appointment").click()
+    expect(page.get_by_role("heading", name="Cancel Paula Patient's appointment?")).to_be_visible()
+    page.get_by_label("Reason").fill("Paula called: she is travelling.")
+    snap(page, "49-front-desk-cancel")
+    page.get_by_role("button", name="Yes, cancel it").click()
+    expect(page.get_by_role("status")).to_contain_text("Paula Patient's appointment is cancelled")
+    expect(page.locator("main")).not_to_contain_text("Your appointment")
+    page.get_by_role("link", name="← Back to Paula Patient").click()
+    expect(page.get_by_role("heading", name="Paula Patient", level=1)).to_be_visible()
+
+
 def test_admin_adds_a_doctor_and_activates_a_pending_patient_from_their_page(
     visitor: Callable[..., Visitor], server: Server
 ) -> None:

@@ -301,7 +301,11 @@ class CalendarQuery(forms.Form):
 
 class PatientSearchForm(forms.Form):
     q = forms.CharField(
-        label=_("Name, national ID, phone or e-mail"), max_length=100, required=False, strip=True
+        label=_("Name, national ID, phone or e-mail"),
+        # What accounts.selectors.matching_patients needs to find anyone.
+        min_length=2,
+        max_length=100,
+        strip=True,
     )
 
 

@@ -124,6 +124,18 @@ def test_the_desk_finds_a_patient_by_name_id_phone_or_email(
     assert [p.pk for p in response.context["found"]] == [alice.pk]
 
 
+@pytest.mark.parametrize("query", ["", "a", " a "])
+def test_a_search_too_short_to_find_anyone_says_so(
+    client: Client, fay: User, patient: User, query: str
+) -> None:
+    response = desk(client, fay).get("/front-desk/patients/", {"q": query})
+
+    assert response.status_code == 200
+    assert response.context["found"] == []
+    assert response.context["form"].errors["q"]
+    assert "Nobody matches" not in response.text
+
+
 def test_books_for_the_patient_with_a_doctor_of_the_branch(
     client: Client, fay: User, patient: User, dora: DoctorProfile, monday_9: Slot
 ) -> None:
@@ -228,6 +240,8 @@ def test_the_shared_appointment_pages_speak_to_the_desk_of_the_patient(
     cancelled = client.post(f"{base}/cancel/", {"reason": "Called to cancel."}, follow=True)
 
     assert f"{name}'s appointment with {dora.display_name}" in unescape(detail.text)
+    # The desk's own part of the site is marked in the menu, not a patient's "My appointments".
+    assert 'href="/front-desk/" aria-current="page"' in detail.text
     assert f'href="/front-desk/patients/{patient.public_id}/">← Back to {name}' in unescape(
         detail.text
     )
