@@ -15,6 +15,7 @@ from accounts.tests.factories import (
     BranchFactory,
     PendingPatientFactory,
     SpecialtyFactory,
+    UserFactory,
 )
 from audit.admin import action_name, object_type_name
 from clinic.models import ContactMessage
@@ -90,6 +91,22 @@ def test_an_admin_may_leave_the_password_to_the_user(client: Client, admin_user:
     # Told of the account with a link to choose the password, not a login link.
     [mail] = Delivery.objects.filter(recipient="nadia@example.com")
     assert mail.mail == Delivery.Mail.SET_PASSWORD
+
+
+def test_a_users_page_leads_to_the_profile_of_their_role(
+    client: Client,
+    admin_user: User,
+    dora: DoctorProfile,  # noqa: F811
+) -> None:
+    pending = UserFactory(is_active=False, activated_at=None)
+    client.force_login(admin_user)
+
+    doctors = client.get(f"/admin/accounts/user/{dora.user.pk}/change/")
+    waiting = client.get(f"/admin/accounts/user/{pending.pk}/change/")
+
+    link = f'<a href="/admin/accounts/doctorprofile/{dora.pk}/change/">Dr. Dora Doctor</a>'
+    assert link in doctors.text
+    assert "None yet (made when the account is activated)." in waiting.text
 
 
 def test_the_add_form_shows_why_it_refuses(client: Client, admin_user: User) -> None:
