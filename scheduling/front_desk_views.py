@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from accounts import normalise
 from accounts import selectors as account_selectors
 from accounts import services as account_services
 from accounts.forms import WalkInForm
@@ -176,7 +177,22 @@ def patient_new(request: AuthenticatedRequest, branch_id: int) -> HttpResponse:
                     % {"patient": patient.full_name, "email": patient.email},
                 )
                 return redirect("front-desk:patient", public_id=patient.public_id)
-    return render(request, "scheduling/front_desk/patient_new.html", {"form": form}, status=status)
+    return render(
+        request,
+        "scheduling/front_desk/patient_new.html",
+        {"form": form, "registered": _already_registered(form)},
+        status=status,
+    )
+
+
+def _already_registered(form: WalkInForm) -> User | None:
+    """The patient whose national ID the desk typed again, to open instead of registering
+    them twice (a walk-in who forgot they had an account)."""
+    if "national_id" not in form.errors or not form.data.get("national_id"):
+        return None
+    nid = normalise.national_id(str(form.data["national_id"]))
+    found: User | None = User.objects.patients().filter(national_id=nid).first()
+    return found
 
 
 @front_desk_view

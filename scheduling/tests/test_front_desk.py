@@ -101,6 +101,18 @@ def test_walk_in_form_shows_each_mistake_next_to_its_field(
     errors = response.context["form"].errors
     assert set(errors) == {"national_id", "email"}
     assert not User.objects.filter(full_name="Walter Walkin").exists()
+    # Registered already: the desk is led to their page instead.
+    assert f'<a href="/front-desk/patients/{patient.public_id}/">open their page</a>' in (
+        response.text
+    )
+
+
+def test_a_mistyped_national_id_leads_to_nobody(client: Client, fay: User) -> None:
+    response = desk(client, fay).post("/front-desk/patients/new/", {**WALK_IN, "national_id": "1"})
+
+    assert response.status_code == 400
+    assert "national_id" in response.context["form"].errors
+    assert response.context["registered"] is None
 
 
 @pytest.mark.parametrize(
