@@ -77,6 +77,13 @@ def get_own_doctor_profile(user: User) -> DoctorProfile:
 
 
 def _require_patient(user: User) -> None:
+    if user.is_front_desk:
+        raise PermissionDenied(
+            _(
+                "The front desk books from the patient's page: find the patient under "
+                "Front desk, then choose the doctor and the time there."
+            )
+        )
     if not user.is_patient:
         raise PermissionDenied(_("Only patient accounts can book appointments."))
 

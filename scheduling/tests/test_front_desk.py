@@ -390,3 +390,19 @@ def test_the_desk_lands_on_its_day_after_login(client: Client, fay: User, passwo
     )
 
     assert response.redirect_chain[-1][0] == "/front-desk/"
+
+
+def test_the_public_doctor_page_sends_the_desk_to_the_patient_first(
+    client: Client, fay: User, dora: DoctorProfile, monday_9: Slot
+) -> None:
+    desk(client, fay)
+    page = client.get(f"/doctors/{dora.slug}/")
+    book = client.get(
+        f"/doctors/{dora.slug}/book/",
+        {"date": NEXT_MONDAY.isoformat(), "slot": str(monday_9.public_id)},
+    )
+
+    assert '<a href="/front-desk/patients/">Find the patient first</a>' in page.text
+    assert book.status_code == 403
+    assert "The front desk books from the patient&#x27;s page" in book.text
+    assert not Appointment.objects.exists()
