@@ -107,6 +107,8 @@ def test_doctor_who_opted_in_hears_of_each_new_booking(
     to_doctor = [m for m in mail.outbox if m.to == [doctor.email]]
     [message] = to_doctor
     assert message.subject == "New booking: Alice Patient on Tuesday 9 June 2026 at 10:30"
+    # True whoever booked it: the patient, or the front desk for them.
+    assert "Alice Patient is booked in with you" in message.body
     assert message.attachments == []
     assert len(mail.outbox) == 4  # two confirmations, one cancellation, one to the doctor
 
