@@ -10,8 +10,7 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.utils import timezone, translation
-from django.utils.translation import gettext
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from accounts import normalise, services
@@ -32,13 +31,6 @@ class PhoneField(forms.CharField):
     def to_python(self, value: Any) -> str:
         value = super().to_python(value)
         return normalise.phone(value) if value else value
-
-
-def validate_date_of_birth(dob: dt.date) -> None:
-    if dob > timezone.localdate():
-        raise ValidationError(gettext("The date of birth cannot be in the future."))
-    if dob.year < 1900:
-        raise ValidationError(gettext("Enter a date of birth after 1900."))
 
 
 def add_duplicate_errors(
@@ -131,7 +123,7 @@ class PatientRegistrationForm(AccountFields):
 
     def clean_date_of_birth(self) -> dt.date:
         dob: dt.date = self.cleaned_data["date_of_birth"]
-        validate_date_of_birth(dob)
+        normalise.validate_date_of_birth(dob)
         return dob
 
 
@@ -230,7 +222,7 @@ class PatientProfileForm(forms.ModelForm):
     def clean_date_of_birth(self) -> dt.date | None:
         dob: dt.date | None = self.cleaned_data.get("date_of_birth")
         if dob:
-            validate_date_of_birth(dob)
+            normalise.validate_date_of_birth(dob)
         return dob
 
 
@@ -312,7 +304,7 @@ class WalkInForm(forms.Form):
 
     def clean_date_of_birth(self) -> dt.date:
         dob: dt.date = self.cleaned_data["date_of_birth"]
-        validate_date_of_birth(dob)
+        normalise.validate_date_of_birth(dob)
         return dob
 
     def clean(self) -> dict[str, Any]:

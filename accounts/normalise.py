@@ -1,10 +1,12 @@
 """Canonical forms of the identifiers people type in many shapes."""
 
+import datetime as dt
 import re
 
 import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 _ID_SEPARATORS = re.compile(r"[\s\-]+")
@@ -56,3 +58,12 @@ def validate_single_line(value: str) -> None:
 def name(value: str) -> str:
     """A person's name on one line, with single spaces: what any path stores."""
     return " ".join(_CONTROL.sub(" ", value or "").split())
+
+
+def validate_date_of_birth(dob: dt.date, *, today: dt.date | None = None) -> None:
+    """A date of birth a person can have: not in the future, not before 1900. Registration,
+    the desk's walk-in form, the profile and the family members all check it here."""
+    if dob > (today or timezone.localdate()):
+        raise ValidationError(_("The date of birth cannot be in the future."), code="born")
+    if dob.year < 1900:
+        raise ValidationError(_("Enter a date of birth after 1900."), code="born_early")

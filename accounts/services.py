@@ -571,8 +571,7 @@ def add_dependant(
     dependant.normalise()
     if not dependant.full_name:
         raise ValidationError(gettext("Give the family member's name."), code="name")
-    if date_of_birth > (today or timezone.localdate()):
-        raise ValidationError(gettext("The date of birth cannot be in the future."), code="born")
+    normalise.validate_date_of_birth(date_of_birth, today=today)
     if relationship not in Dependant.Relationship.values:
         raise ValidationError(gettext("Choose the relationship."), code="relationship")
     if dependant.national_id:

@@ -10,6 +10,7 @@ import datetime as dt
 
 import pytest
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.test import Client
 
@@ -383,3 +384,20 @@ def test_the_api_lists_family_and_books_for_a_child(
     assert booked.json()["dependant"]["name"] == "Mia Patient"
     assert bobs_try.status_code == 422
     assert bobs_try.json()["code"] == "unknown_dependant"
+
+
+@pytest.mark.parametrize(
+    ("born", "code"),
+    [(TODAY + dt.timedelta(days=1), "born"), (dt.date(1899, 12, 31), "born_early")],
+    ids=["tomorrow", "before-1900"],
+)
+def test_a_family_member_needs_a_date_of_birth_a_person_can_have(
+    patient: User, born: dt.date, code: str
+) -> None:
+    """The same date-of-birth rule as registration (accounts.normalise), and nothing saved."""
+    with pytest.raises(ValidationError) as refused:
+        accounts.add_dependant(
+            guardian=patient, full_name="Ida Patient", date_of_birth=born, today=TODAY
+        )
+    assert refused.value.code == code
+    assert not Dependant.objects.filter(full_name="Ida Patient").exists()
