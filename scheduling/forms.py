@@ -37,13 +37,39 @@ class DependantChoiceField(forms.ModelChoiceField):
         return str(obj.full_name)
 
 
-class BookingForm(forms.Form):
-    dependant = DependantChoiceField(
-        label=_("Who is the visit for?"),
+def _who_field(label: Any) -> DependantChoiceField:
+    """The person seen: the account holder (the first choice, chosen until another is) or one
+    of their family members. Radio buttons, so the default shows as chosen rather than as an
+    empty "optional" box."""
+    return DependantChoiceField(
+        label=label,
         queryset=Dependant.objects.none(),
         to_field_name="public_id",
         required=False,
+        blank=True,  # keeps the account holder's choice (the empty value) among the radios
+        widget=forms.RadioSelect,
     )
+
+
+def _offer_family(form: forms.Form, patient: User | None, *, by_patient: bool = True) -> None:
+    """Fills the person choice with the patient's family, or drops it when they have none
+    (only the page that offers the choice reads the family: a posted form does not)."""
+    field = form.fields["dependant"]
+    if patient is None:
+        del form.fields["dependant"]
+        return
+    assert isinstance(field, forms.ModelChoiceField)
+    family = Dependant.objects.active().of(patient).order_by("full_name")
+    field.queryset = family
+    field.empty_label = (
+        _("Me (%(name)s)") if by_patient else _("%(name)s (the account holder)")
+    ) % {"name": patient.full_name}
+    if not form.is_bound and not family.exists():
+        del form.fields["dependant"]
+
+
+class BookingForm(forms.Form):
+    dependant = _who_field(_("Who is this appointment for?"))
     service = ServiceChoiceField(
         label=_("Service"),
         queryset=Service.objects.none(),
@@ -63,10 +89,13 @@ class BookingForm(forms.Form):
         *args: Any,
         doctor: DoctorProfile | None = None,
         patient: User | None = None,
+        by_patient: bool = True,
         **kwargs: Any,
     ) -> None:
+        """`by_patient`: the patient books for themself or their family (False: the front
+        desk books for them)."""
         super().__init__(*args, **kwargs)
-        self._family(patient)
+        _offer_family(self, patient, by_patient=by_patient)
         field = self.fields["service"]
         if doctor is None:
             del self.fields["service"]
@@ -80,19 +109,6 @@ class BookingForm(forms.Form):
         # does not (no query added to a booking).
         if not self.is_bound and not offered.exists():
             del self.fields["service"]
-
-    def _family(self, patient: User | None) -> None:
-        field = self.fields["dependant"]
-        if patient is None:
-            del self.fields["dependant"]
-            return
-        assert isinstance(field, forms.ModelChoiceField)
-        family = Dependant.objects.active().of(patient).order_by("full_name")
-        field.queryset = family
-        field.empty_label = _("Myself (%(name)s)") % {"name": patient.full_name}
-        # As for the services: only the page that offers the choice reads the family.
-        if not self.is_bound and not family.exists():
-            del self.fields["dependant"]
 
 
 class CancelForm(forms.Form):
@@ -312,12 +328,7 @@ class PatientSearchForm(forms.Form):
 class WaitlistForm(forms.Form):
     """Join a doctor's waitlist: dates, and optionally times of day."""
 
-    dependant = DependantChoiceField(
-        label=_("Who is it for?"),
-        queryset=Dependant.objects.none(),
-        to_field_name="public_id",
-        required=False,
-    )
+    dependant = _who_field(_("Who is this waitlist place for?"))
     start_date = forms.DateField(
         label=_("From"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
@@ -339,13 +350,7 @@ class WaitlistForm(forms.Form):
 
     def __init__(self, *args: Any, patient: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        field = self.fields["dependant"]
-        assert isinstance(field, forms.ModelChoiceField)
-        family = Dependant.objects.active().of(patient).order_by("full_name")
-        field.queryset = family
-        field.empty_label = _("Myself (%(name)s)") % {"name": patient.full_name}
-        if not self.is_bound and not family.exists():
-            del self.fields["dependant"]
+        _offer_family(self, patient)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -224,7 +224,7 @@ def book(request: AuthenticatedRequest, branch_id: int, public_id: UUID, slug: s
     data = request.POST if request.method == "POST" else request.GET
     error = None
     status = 200
-    form = BookingForm(_posted(request), doctor=doctor, patient=person)
+    form = BookingForm(_posted(request), doctor=doctor, patient=person, by_patient=False)
     if "slot" in data or "date" in data:
         opening = _opening_from_query(data, doctor)
         if isinstance(opening, str):

@@ -7,6 +7,7 @@ Clock: Monday 1 June 2026, 10:00 Berlin (scheduling's conftest)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.core import mail
@@ -16,7 +17,7 @@ from django.test import Client
 
 from accounts import services as accounts
 from accounts.models import Dependant, DoctorProfile, User
-from accounts.tests.factories import DoctorFactory, PatientFactory
+from accounts.tests.factories import DoctorFactory, PatientFactory, front_desk
 from api.tests.conftest import ApiClient
 from notifications.models import Event
 from notifications.tests.conftest import run_worker
@@ -228,6 +229,19 @@ def test_the_queue_and_the_week_show_the_person_seen(
         assert "booked by Alice Patient" in page
 
 
+def test_the_desk_is_asked_about_the_account_holder_not_itself(
+    client: Client, patient: User, dora: DoctorProfile, monday_9: Slot, mia: Dependant
+) -> None:
+    client.force_login(front_desk(dora.branch))
+    url = f"/front-desk/patients/{patient.public_id}/book/{dora.slug}/"
+
+    page = client.get(url, {"date": NEXT_MONDAY.isoformat(), "slot": str(monday_9.public_id)})
+
+    assert page.status_code == 200
+    assert "Alice Patient (the account holder)" in page.text
+    assert "Me (" not in page.text
+
+
 def test_the_confirm_page_asks_who_the_visit_is_for_and_books_the_child(
     client: Client, patient: User, dora: DoctorProfile, monday_9: Slot, mia: Dependant
 ) -> None:
@@ -249,8 +263,15 @@ def test_the_confirm_page_asks_who_the_visit_is_for_and_books_the_child(
 
     page = client.get(url, query)
     assert page.status_code == 200
-    assert "Who is the visit for?" in page.content.decode()
-    assert "Myself (Alice Patient)" in page.content.decode()
+    html = page.content.decode()
+    # A group of radio buttons under a plain question, the account holder chosen until
+    # another is: no empty "optional" box to puzzle over.
+    assert re.search(r"<legend>\s*Who is this appointment for\?\s*</legend>", html)
+    assert "(optional)" not in html.split("<legend>")[1].split("</fieldset>")[0]
+    me = re.search(r'<input type="radio" name="dependant" value=""[^>]*>\s*Me \(Alice', html)
+    assert me is not None
+    assert "checked" in me.group(0)
+    assert re.search(rf'type="radio" name="dependant" value="{mia.public_id}"', html)
 
     mine = client.post(url, query)
     assert mine.status_code == 409  # Alice herself is busy then
