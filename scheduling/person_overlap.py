@@ -9,9 +9,12 @@ PostgreSQL: an exclusion constraint over the patient, the dependant (0 for none)
 time range (btree_gist). SQLite, which has none, refuses the row in BEFORE INSERT and
 BEFORE UPDATE triggers; every SQLite writer takes its turn, so a trigger cannot be raced.
 
-Created by scheduling's migration 0006. A later migration that rebuilds the appointment
-table on SQLite (adding a check constraint does) drops its triggers and must run
-`create()` again; test_family_members fails if they are missing.
+Created by scheduling's migration 0006, and made sure of after every `migrate` (scheduling's
+AppConfig runs `ensure()` on post_migrate): SQLite changes a table the way it can, by building
+a new one and copying the rows over, and the triggers of the old table go with it; any later
+migration that alters the appointment table (a field's type, a check constraint) would drop
+them silently. `ensure()` creates what is missing and nothing else, so it may run any number
+of times; test_person_overlap_guard runs such a migration and fails if they are missing.
 """
 
 from __future__ import annotations
@@ -54,6 +57,11 @@ _POSTGRES_CREATE = [
 ]
 _POSTGRES_DROP = [f"ALTER TABLE {TABLE} DROP CONSTRAINT IF EXISTS {NAME}"]
 
+TRIGGERS = (f"{NAME}_insert", f"{NAME}_update")
+# The migration that first creates the guard: before it (or once it is unapplied) there is
+# nothing to keep.
+MIGRATION = ("scheduling", "0006_person_overlap_guard")
+
 
 def _statements(connection: BaseDatabaseWrapper, *, create: bool) -> list[str]:
     if connection.vendor == "sqlite":
@@ -73,6 +81,34 @@ def drop(connection: BaseDatabaseWrapper) -> None:
     with connection.cursor() as cursor:
         for sql in _statements(connection, create=False):
             cursor.execute(sql)
+
+
+def present(connection: BaseDatabaseWrapper) -> bool:
+    """Whether the whole guard is in place: both triggers (SQLite), the constraint
+    (PostgreSQL)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name = %s"
+                " AND name IN (%s, %s)",
+                [TABLE, *TRIGGERS],
+            )
+            return bool(cursor.fetchone()[0] == len(TRIGGERS))
+        cursor.execute(
+            "SELECT count(*) FROM pg_constraint WHERE conname = %s AND conrelid = %s::regclass",
+            [NAME, TABLE],
+        )
+        return bool(cursor.fetchone()[0] == 1)
+
+
+def ensure(connection: BaseDatabaseWrapper) -> bool:
+    """Creates the guard where it is missing (after a migration rebuilt the table on SQLite);
+    returns whether it had to. Idempotent: a present guard is left as it is."""
+    if present(connection):
+        return False
+    # On SQLite each CREATE TRIGGER says IF NOT EXISTS: a trigger still there is left alone.
+    create(connection)
+    return True
 
 
 def refused(exc: Exception) -> bool:
