@@ -146,6 +146,11 @@ if _db["ENGINE"] in ("django.db.backends.sqlite3", "common.sqlite"):
     )
 elif _db["ENGINE"] == "django.db.backends.postgresql":
     _db["CONN_HEALTH_CHECKS"] = True
+    # psycopg prepares a statement that a connection has run this many times; Django turns
+    # that off (for transaction-mode poolers) and its own cursors never prepare. Only the
+    # hot plain-SQL reads use a cursor that does (common.rows.cursor), so that PostgreSQL
+    # plans the doctor page's reads once per connection instead of once per request.
+    _db.setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
 else:
     raise ImproperlyConfigured("DATABASE_URL must point at SQLite or PostgreSQL.")
 

@@ -21,11 +21,12 @@ from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 
 from accounts.models import DoctorProfile
+from common import rows
 from scheduling import clock
 
 logger = logging.getLogger(__name__)
@@ -96,7 +97,8 @@ def _same_offset_all_day(date: dt.date, tz: dt.tzinfo) -> bool:
 
 
 # The calendar's three reads, in plain SQL: through the ORM, building each query cost several
-# times what running it did, and together more than computing and rendering two weeks.
+# times what running it did, and together more than computing and rendering two weeks. On
+# PostgreSQL they are prepared statements of the connection (common.rows.cursor).
 # Indexes: scheduling_slot_doctor_idx, scheduling_timeoff_doctor_idx and the partial unique
 # index on appointments (doctor, slot, date).
 # Weekly slots, and the extra ones dated in the range (Slot.objects.on_dates).
@@ -118,7 +120,7 @@ _TAKEN = (
 
 
 def _rows(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
-    with connection.cursor() as cursor:
+    with rows.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 

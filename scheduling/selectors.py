@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from accounts.models import DoctorProfile, User
 from accounts.selectors import front_desk_branch_id
+from common import rows
 from common.rows import columns, instances
 from directory.models import Branch, Specialty
 from scheduling import clock
@@ -55,8 +56,9 @@ def get_appointment_for_user(user: User, public_id: UUID) -> Appointment:
 
 # The doctor page's, the grid's and the booking's reads of a doctor, in plain SQL
 # (common.rows): through the ORM, building the query with its three joins cost twenty times
-# running it. Listed is DoctorProfile.objects.listed(): an active account, a specialty and a
-# branch; otherwise the specialty and the branch may be missing (None).
+# running it. On PostgreSQL they are prepared statements of the connection (rows.cursor).
+# Listed is DoctorProfile.objects.listed(): an active account, a specialty and a branch;
+# otherwise the specialty and the branch may be missing (None).
 @functools.cache
 def _doctor_sql(*, slot: bool, listed: bool) -> str:
     """The slot's columns (when `slot`), then the doctor's, the user's, the specialty's and
@@ -96,7 +98,7 @@ def _slot_from(row: tuple[Any, ...] | None) -> Slot | None:
 
 def listed_doctor(slug: str) -> DoctorProfile | None:
     """The listed doctor with that slug, with the user, specialty and branch; else None."""
-    with connection.cursor() as cursor:
+    with rows.cursor() as cursor:
         cursor.execute(_doctor_sql(slot=False, listed=True) + " WHERE d.slug = %s", [slug])
         row = cursor.fetchone()
     return None if row is None else _doctor_from(row)[0]
@@ -106,7 +108,7 @@ def listed_doctor_slot(slug: str, slot_public_id: UUID) -> Slot | None:
     """The slot (active or not) of the listed doctor with that slug, with the doctor as
     `listed_doctor` reads them; else None."""
     public_id = Slot._meta.get_field("public_id").get_db_prep_value(slot_public_id, connection)
-    with connection.cursor() as cursor:
+    with rows.cursor() as cursor:
         cursor.execute(
             _doctor_sql(slot=True, listed=True) + " WHERE sl.public_id = %s AND d.slug = %s",
             [public_id, slug],
@@ -119,7 +121,7 @@ def slot_locking_doctor(slot_pk: int, doctor_pk: int) -> Slot | None:
     FOR NO KEY UPDATE on PostgreSQL (SQLite serialises every writer); None when the slot is
     not the doctor's. In the caller's transaction."""
     lock = " FOR NO KEY UPDATE OF d" if connection.features.has_select_for_no_key_update else ""
-    with connection.cursor() as cursor:
+    with rows.cursor() as cursor:
         cursor.execute(
             _doctor_sql(slot=True, listed=False) + " WHERE sl.id = %s AND sl.doctor_id = %s" + lock,
             [slot_pk, doctor_pk],
@@ -131,7 +133,7 @@ def user_locked(pk: int) -> User:
     """The user's row, locked FOR UPDATE on PostgreSQL (SQLite serialises every writer), in
     plain SQL as the booking's other reads; the caller's transaction."""
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    with connection.cursor() as cursor:
+    with rows.cursor() as cursor:
         cursor.execute(
             f"SELECT {columns(User, 'u')} FROM accounts_user u WHERE u.id = %s{lock}",  # noqa: S608
             [pk],
