@@ -1012,6 +1012,11 @@ def main() -> None:
         help="CACHE_URL of the servers: a private redis-server (the setting for several "
         "workers) or each process's own memory (the default without CACHE_URL)",
     )
+    parser.add_argument(
+        "--reads-only",
+        action="store_true",
+        help="the reads alone (no bookings, no mixed run): a quicker run while working on them",
+    )
     args = parser.parse_args()
     dbs = args.db.split(",")
     workers = [int(w) for w in args.workers.split(",")]
@@ -1058,8 +1063,12 @@ def main() -> None:
                             urls[size], n, VAR / f"gunicorn-{db}-{size}-{n}.log"
                         )
                     read = reads(servers, works, args.seconds, READ_PAGES)
-                    written = writes(servers[largest], urls[largest], works[largest], args.seconds)
-                    if n == workers[0] and SIZES[largest]["doctors"] >= 100:
+                    written = (
+                        {}
+                        if args.reads_only
+                        else writes(servers[largest], urls[largest], works[largest], args.seconds)
+                    )
+                    if not args.reads_only and n == workers[0] and SIZES[largest]["doctors"] >= 100:
                         log(f"{db}, {n} workers, {largest}: mixed")
                         mix = mixed(servers[largest], urls[largest], works[largest], args.seconds)
                         data["mixed"].append({"db": db, "workers": n, **mix})
@@ -1081,12 +1090,13 @@ def main() -> None:
                 for entry in data["runs"]:
                     if (entry["db"], entry["size"]) == (db, size):
                         entry["queries"] = q
-            log(f"{db}: the database's own insert limit")
-            data["limits"][db] = (
-                pgbench(urls[largest], args.seconds)
-                if db == "postgresql"
-                else sqlite_limit(urls[largest], args.seconds)
-            )
+            if not args.reads_only:
+                log(f"{db}: the database's own insert limit")
+                data["limits"][db] = (
+                    pgbench(urls[largest], args.seconds)
+                    if db == "postgresql"
+                    else sqlite_limit(urls[largest], args.seconds)
+                )
         finally:
             for url in urls.values():
                 drop_working(url)
