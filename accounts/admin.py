@@ -12,8 +12,10 @@ from django.db.models import Case, QuerySet, Value, When
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from accounts import normalise, services
 from accounts.forms import AccountFields, PhoneField, _targets_of, add_duplicate_errors
@@ -22,14 +24,14 @@ from accounts.models import AdminProfile, DoctorProfile, FrontDeskProfile, Patie
 
 
 class PendingFilter(admin.SimpleListFilter):
-    title = "status"
+    title = _("status")
     parameter_name = "status"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         return [
-            ("pending", "Waiting for activation"),
-            ("active", "Active"),
-            ("deactivated", "Deactivated"),
+            ("pending", gettext("Waiting for activation")),
+            ("active", gettext("Active")),
+            ("deactivated", gettext("Deactivated")),
         ]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> QuerySet[User]:
@@ -51,19 +53,23 @@ class UserCreationForm(AccountFields, forms.ModelForm):
     specialty = forms.ModelChoiceField(
         queryset=_targets_of("specialty"),
         required=False,
-        help_text="Doctors: listed in the directory once the specialty and the branch are set.",
+        label=_("Specialty"),
+        help_text=_("Doctors: listed in the directory once the specialty and the branch are set."),
     )
     branch = forms.ModelChoiceField(
         queryset=_targets_of("branch"),
         required=False,
-        help_text="Doctors and front desk: where they work.",
+        label=_("Branch"),
+        help_text=_("Doctors and front desk: where they work."),
     )
     active = forms.BooleanField(
-        label="Active at once",
+        label=_("Active at once"),
         required=False,
         initial=True,
-        help_text="The user can log in at once and is told by e-mail. Untick to leave the "
-        "account waiting in the pending list.",
+        help_text=_(
+            "The user can log in at once and is told by e-mail. Untick to leave the "
+            "account waiting in the pending list."
+        ),
     )
 
     class Meta:
@@ -78,8 +84,11 @@ class UserCreationForm(AccountFields, forms.ModelForm):
         self.fields["password2"].required = False
         self.fields["password1"].help_text = format_html(
             "<p>{}</p>{}",
-            "Leave both empty and the user chooses their own: the e-mail that tells them of "
-            "their account (on activation) carries the link. An admin account needs one here.",
+            gettext(
+                "Leave both empty and the user chooses their own: the e-mail that tells them "
+                "of their account (on activation) carries the link. An admin account needs "
+                "one here."
+            ),
             self.fields["password1"].help_text,
         )
 
@@ -88,9 +97,13 @@ class UserCreationForm(AccountFields, forms.ModelForm):
         p1, p2 = data.get("password1"), data.get("password2")
         if not {"password1", "password2"} & set(self.errors):
             if bool(p1) != bool(p2):
-                self.add_error("password2", "Type the password twice, or leave both empty.")
+                self.add_error(
+                    "password2", gettext("Type the password twice, or leave both empty.")
+                )
             elif not p1 and data.get("role") == User.Role.ADMIN:
-                self.add_error("password1", "An admin account gets no e-mail: give it a password.")
+                self.add_error(
+                    "password1", gettext("An admin account gets no e-mail: give it a password.")
+                )
         add_duplicate_errors(
             self,
             national_id=data.get("national_id", ""),
@@ -101,7 +114,7 @@ class UserCreationForm(AccountFields, forms.ModelForm):
         if role == User.Role.ADMIN and not services.admin_seat_free():
             self.add_error("role", services.ADMIN_CAP_MESSAGE)
         if role == User.Role.FRONT_DESK and not data.get("branch"):
-            self.add_error("branch", "A front-desk account works at a branch: choose it.")
+            self.add_error("branch", gettext("A front-desk account works at a branch: choose it."))
         return data
 
     def validate_unique(self) -> None:
@@ -114,7 +127,7 @@ class UserCreationForm(AccountFields, forms.ModelForm):
 
 
 class UserChangeForm(forms.ModelForm):
-    phone = PhoneField(max_length=30)
+    phone = PhoneField(label=_("Phone"), max_length=30)
 
     class Meta:
         model = User
@@ -172,7 +185,7 @@ class UserAdmin(BaseUserAdmin):
     fieldsets = [
         (None, {"fields": ["national_id", "full_name", "email", "phone", "role", "profile"]}),
         (
-            "Status",
+            _("Status"),
             {
                 "fields": [
                     "is_active",
@@ -186,8 +199,8 @@ class UserAdmin(BaseUserAdmin):
     ]
     add_fieldsets = [
         (None, {"fields": ["national_id", "full_name", "email", "phone", "role"]}),
-        ("Where they work (doctors and front desk)", {"fields": ["specialty", "branch"]}),
-        ("Password and status", {"fields": ["password1", "password2", "active"]}),
+        (_("Where they work (doctors and front desk)"), {"fields": ["specialty", "branch"]}),
+        (_("Password and status"), {"fields": ["password1", "password2", "active"]}),
     ]
     change_form_template = "admin/accounts/user/change_form.html"
     filter_horizontal = []
@@ -202,7 +215,7 @@ class UserAdmin(BaseUserAdmin):
         # person in the audit trail and never changes.
         return list(self.readonly_fields) if obj is not None else []
 
-    @admin.display(description="Profile")
+    @admin.display(description=_("Profile"))
     def profile(self, obj: User) -> str:
         """The role's profile (specialty and branch, branch, date of birth), one click away:
         where a doctor's or a front desk's branch is changed."""
@@ -212,21 +225,23 @@ class UserAdmin(BaseUserAdmin):
                 meta = found._meta
                 url = reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[found.pk])
                 return format_html('<a href="{}">{}</a>', url, found)
-        return "None yet (made when the account is activated)."
+        return gettext("None yet (made when the account is activated).")
 
-    @admin.display(description="E-mail and phone", ordering="email")
+    @admin.display(description=_("E-mail and phone"), ordering="email")
     def contact(self, obj: User) -> str:
         return format_html("{}<br>{}", obj.email, obj.phone)
 
-    @admin.display(description="Joined", ordering="date_joined")
+    @admin.display(description=_("Joined"), ordering="date_joined")
     def joined(self, obj: User) -> str:
-        return f"{timezone.localtime(obj.date_joined):%d/%m/%Y}"
+        return formats.date_format(timezone.localtime(obj.date_joined), "SHORT_DATE_FORMAT")
 
-    @admin.display(description="Status", ordering="is_active")
+    @admin.display(description=_("Status"), ordering="is_active")
     def account_status(self, obj: User) -> str:
         if obj.is_active:
-            return "Active"
-        return "Waiting for activation" if obj.activated_at is None else "Deactivated"
+            return gettext("Active")
+        if obj.activated_at is None:
+            return gettext("Waiting for activation")
+        return gettext("Deactivated")
 
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
         data = form.cleaned_data
@@ -281,11 +296,16 @@ class UserAdmin(BaseUserAdmin):
         if services.activate(user=user):
             self.message_user(
                 request,
-                f"{user.full_name} is active and has been told by e-mail.",
+                gettext("%(name)s is active and has been told by e-mail.")
+                % {"name": user.full_name},
                 messages.SUCCESS,
             )
         else:
-            self.message_user(request, f"{user.full_name} was already active.", messages.INFO)
+            self.message_user(
+                request,
+                gettext("%(name)s was already active.") % {"name": user.full_name},
+                messages.INFO,
+            )
         return HttpResponseRedirect(reverse("admin:accounts_user_change", args=[user.pk]))
 
     def deactivate_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
@@ -294,28 +314,49 @@ class UserAdmin(BaseUserAdmin):
             return HttpResponse(status=405, headers={"Allow": "POST"})
         user = self._user_to_change(request, object_id)
         if user.pk == request.user.pk:
-            self.message_user(request, "You cannot deactivate your own account.", messages.ERROR)
+            self.message_user(
+                request, gettext("You cannot deactivate your own account."), messages.ERROR
+            )
         elif services.deactivate(user=user):
-            self.message_user(request, f"{user.full_name} is deactivated.", messages.SUCCESS)
+            self.message_user(
+                request,
+                gettext("%(name)s is deactivated.") % {"name": user.full_name},
+                messages.SUCCESS,
+            )
         else:
-            self.message_user(request, f"{user.full_name} was already inactive.", messages.INFO)
+            self.message_user(
+                request,
+                gettext("%(name)s was already inactive.") % {"name": user.full_name},
+                messages.INFO,
+            )
         return HttpResponseRedirect(reverse("admin:accounts_user_change", args=[user.pk]))
 
-    @admin.action(description="Activate the selected accounts")
+    @admin.action(description=_("Activate the selected accounts"))
     def activate_accounts(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         done = sum(services.activate(user=user) for user in queryset)
-        self.message_user(request, f"{done} account(s) activated.", messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext("%(n)d account activated.", "%(n)d accounts activated.", done) % {"n": done},
+            messages.SUCCESS,
+        )
 
-    @admin.action(description="Deactivate the selected accounts")
+    @admin.action(description=_("Deactivate the selected accounts"))
     def deactivate_accounts(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         me = signed_in_user(request)
         own = queryset.filter(public_id=me.public_id).exists()
         done = sum(
             services.deactivate(user=user) for user in queryset.exclude(public_id=me.public_id)
         )
-        self.message_user(request, f"{done} account(s) deactivated.", messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext("%(n)d account deactivated.", "%(n)d accounts deactivated.", done)
+            % {"n": done},
+            messages.SUCCESS,
+        )
         if own:
-            self.message_user(request, "You cannot deactivate your own account.", messages.WARNING)
+            self.message_user(
+                request, gettext("You cannot deactivate your own account."), messages.WARNING
+            )
 
 
 class _NoDelete(admin.ModelAdmin):

@@ -4,6 +4,7 @@ from django.apps import AppConfig
 from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import post_migrate
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 
 def remember_language(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
@@ -28,7 +29,7 @@ def remember_language(sender: Any, request: HttpRequest | None, user: Any, **kwa
 
 class AccountsConfig(AppConfig):
     name = "accounts"
-    verbose_name = "Accounts"
+    verbose_name = _("Accounts")
 
     def ready(self) -> None:
         from accounts import services

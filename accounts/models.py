@@ -12,6 +12,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.text import slugify
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts import normalise
@@ -85,34 +86,42 @@ class User(KeptForever, AbstractBaseUser, PermissionsMixin):
 
     # Names the user to API clients and in URLs: never the database id, nor the national ID
     # (which would end up in access logs).
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(_("public ID"), default=uuid.uuid4, unique=True, editable=False)
     national_id = models.CharField(
-        "national ID",
+        _("national ID"),
         max_length=20,
         unique=True,
         validators=[normalise.validate_national_id],
-        help_text="Used to sign in. Spaces and dashes are ignored.",
+        help_text=_("Used to sign in. Spaces and dashes are ignored."),
     )
-    email = models.EmailField("e-mail")
-    full_name = models.CharField(max_length=150)
-    phone = models.CharField(max_length=20, help_text="Stored in international form (+49…).")
-    role = models.CharField(max_length=10, choices=Role.choices, default=Role.PATIENT)
+    email = models.EmailField(_("e-mail"))
+    full_name = models.CharField(_("full name"), max_length=150)
+    phone = models.CharField(
+        _("phone"), max_length=20, help_text=_("Stored in international form (+49…).")
+    )
+    role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.PATIENT)
     # The language the person chose (the header's switcher, or the one they registered in); ""
     # until then. Their pages after login, their e-mails and .ics invitations use it
     # (clinic.i18n). No choices here: settings.LANGUAGES comes from the environment.
     language = models.CharField(_("language"), max_length=10, blank=True, default="")
     admin_seat = models.PositiveSmallIntegerField(
-        null=True, blank=True, editable=False, help_text="Which of the two admin seats."
+        _("admin seat"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("Which of the two admin seats."),
     )
     # Every registration waits for an admin: inactive until activated in Django admin.
-    is_active = models.BooleanField("active", default=False)
-    is_staff = models.BooleanField("staff", default=False)
-    date_joined = models.DateTimeField(default=timezone.now)
-    activated_at = models.DateTimeField(null=True, blank=True)
-    deactivated_at = models.DateTimeField(null=True, blank=True)
+    is_active = models.BooleanField(_("active"), default=False)
+    is_staff = models.BooleanField(_("staff"), default=False)
+    date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+    activated_at = models.DateTimeField(_("activated"), null=True, blank=True)
+    deactivated_at = models.DateTimeField(_("deactivated"), null=True, blank=True)
     # Every session and API token issued before this instant is void, even once the account
     # is active again (set by accounts.services.deactivate).
-    credentials_revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    credentials_revoked_at = models.DateTimeField(
+        _("credentials revoked"), null=True, blank=True, editable=False
+    )
 
     objects: ClassVar[UserManager] = UserManager()
 
@@ -121,6 +130,8 @@ class User(KeptForever, AbstractBaseUser, PermissionsMixin):
     REQUIRED_FIELDS = ["email", "full_name", "phone"]
 
     class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
         ordering = ["full_name"]
         constraints = [
             models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
@@ -209,15 +220,21 @@ class User(KeptForever, AbstractBaseUser, PermissionsMixin):
 
 
 class PatientProfile(models.Model):
-    user = models.OneToOneField(User, on_delete=models.PROTECT, related_name="patient_profile")
-    date_of_birth = models.DateField(null=True, blank=True)
+    user = models.OneToOneField(
+        User, on_delete=models.PROTECT, related_name="patient_profile", verbose_name=_("user")
+    )
+    date_of_birth = models.DateField(_("date of birth"), null=True, blank=True)
     medical_history = models.TextField(
-        blank=True, help_text="Shown only to the patient and the doctors they book."
+        _("medical history"),
+        blank=True,
+        help_text=_("Shown only to the patient and the doctors they book."),
     )
 
     objects = RecordedQuerySet["PatientProfile"].as_manager()
 
     class Meta:
+        verbose_name = _("patient profile")
+        verbose_name_plural = _("patient profiles")
         constraints = [
             models.CheckConstraint(
                 condition=Q(date_of_birth__gte="1900-01-01") | Q(date_of_birth__isnull=True),
@@ -226,7 +243,7 @@ class PatientProfile(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Patient {self.user.full_name}"
+        return gettext("Patient %(name)s") % {"name": self.user.full_name}
 
 
 class DependantQuerySet(KeptQuerySet["Dependant"]):
@@ -250,7 +267,7 @@ class Dependant(KeptForever, models.Model):
         PARENT = "parent", _("Parent")
         OTHER = "other", _("Other")
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(_("public ID"), default=uuid.uuid4, unique=True, editable=False)
     guardian = models.ForeignKey(
         User, on_delete=models.PROTECT, related_name="dependants", verbose_name=_("guardian")
     )
@@ -277,7 +294,7 @@ class Dependant(KeptForever, models.Model):
     )
     linked_at = models.DateTimeField(_("linked"), null=True, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     objects = DependantQuerySet.as_manager()
 
@@ -303,7 +320,11 @@ class Dependant(KeptForever, models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.full_name} ({self.get_relationship_display()} of {self.guardian.full_name})"
+        return gettext("%(name)s (%(relationship)s of %(guardian)s)") % {
+            "name": self.full_name,
+            "relationship": self.get_relationship_display(),
+            "guardian": self.guardian.full_name,
+        }
 
     def normalise(self) -> None:
         self.national_id = normalise.national_id(self.national_id)
@@ -319,8 +340,10 @@ class DoctorProfileQuerySet(KeptQuerySet["DoctorProfile"]):
 
 
 class DoctorProfile(KeptForever, models.Model):
-    user = models.OneToOneField(User, on_delete=models.PROTECT, related_name="doctor_profile")
-    slug = models.SlugField(max_length=80, unique=True)
+    user = models.OneToOneField(
+        User, on_delete=models.PROTECT, related_name="doctor_profile", verbose_name=_("user")
+    )
+    slug = models.SlugField(_("slug"), max_length=80, unique=True)
     # Reference data of the directory app; a doctor may be activated before an admin has
     # filled these in, and is listed in the directory only once both are set.
     specialty = models.ForeignKey(
@@ -329,19 +352,29 @@ class DoctorProfile(KeptForever, models.Model):
         related_name="doctors",
         null=True,
         blank=True,
+        verbose_name=_("specialty"),
     )
     branch = models.ForeignKey(
-        "directory.Branch", on_delete=models.PROTECT, related_name="doctors", null=True, blank=True
+        "directory.Branch",
+        on_delete=models.PROTECT,
+        related_name="doctors",
+        null=True,
+        blank=True,
+        verbose_name=_("branch"),
     )
-    bio = models.TextField(blank=True)
-    consultation_fee = models.DecimalField(max_digits=8, decimal_places=2, default=0)
-    emergency_contact = models.CharField(max_length=150, blank=True)
-    accepting_bookings = models.BooleanField(default=True)
-    email_on_new_booking = models.BooleanField("e-mail me about new bookings", default=False)
+    bio = models.TextField(_("bio"), blank=True)
+    consultation_fee = models.DecimalField(
+        _("consultation fee"), max_digits=8, decimal_places=2, default=0
+    )
+    emergency_contact = models.CharField(_("emergency contact"), max_length=150, blank=True)
+    accepting_bookings = models.BooleanField(_("accepting bookings"), default=True)
+    email_on_new_booking = models.BooleanField(_("e-mail me about new bookings"), default=False)
 
     objects = DoctorProfileQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("doctor profile")
+        verbose_name_plural = _("doctor profiles")
         ordering = ["user__full_name"]
         constraints = [
             models.CheckConstraint(
@@ -350,7 +383,7 @@ class DoctorProfile(KeptForever, models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Dr. {self.user.full_name}"
+        return gettext("Dr. %(name)s") % {"name": self.user.full_name}
 
     @property
     def is_listed(self) -> bool:
@@ -360,7 +393,7 @@ class DoctorProfile(KeptForever, models.Model):
 
     @property
     def display_name(self) -> str:
-        return f"Dr. {self.user.full_name}"
+        return gettext("Dr. %(name)s") % {"name": self.user.full_name}
 
     def ensure_slug(self) -> None:
         if self.slug:
@@ -373,34 +406,48 @@ class DoctorProfile(KeptForever, models.Model):
 
 
 class AdminProfile(models.Model):
-    user = models.OneToOneField(User, on_delete=models.PROTECT, related_name="admin_profile")
-    job_title = models.CharField(max_length=100, blank=True)
+    user = models.OneToOneField(
+        User, on_delete=models.PROTECT, related_name="admin_profile", verbose_name=_("user")
+    )
+    job_title = models.CharField(_("job title"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("admin profile")
+        verbose_name_plural = _("admin profiles")
 
     def __str__(self) -> str:
-        return f"Admin {self.user.full_name}"
+        return gettext("Admin %(name)s") % {"name": self.user.full_name}
 
 
 class FrontDeskProfile(models.Model):
     """Reception staff of one branch: they register walk-in patients, book for them with the
     branch's doctors and run the branch's day. No branch yet means no front-desk pages."""
 
-    user = models.OneToOneField(User, on_delete=models.PROTECT, related_name="front_desk_profile")
+    user = models.OneToOneField(
+        User, on_delete=models.PROTECT, related_name="front_desk_profile", verbose_name=_("user")
+    )
     branch = models.ForeignKey(
         "directory.Branch",
         on_delete=models.PROTECT,
         related_name="front_desk",
         null=True,
         blank=True,
+        verbose_name=_("branch"),
     )
 
     objects = RecordedQuerySet["FrontDeskProfile"].as_manager()
 
     class Meta:
-        verbose_name = "front-desk profile"
+        verbose_name = _("front-desk profile")
+        verbose_name_plural = _("front-desk profiles")
 
     def __str__(self) -> str:
-        where = f" at {self.branch}" if self.branch_id else ""
-        return f"Front desk {self.user.full_name}{where}"
+        if self.branch_id:
+            return gettext("Front desk %(name)s at %(branch)s") % {
+                "name": self.user.full_name,
+                "branch": self.branch,
+            }
+        return gettext("Front desk %(name)s") % {"name": self.user.full_name}
 
 
 def calendar_token_hash(token: str) -> str:
@@ -416,12 +463,18 @@ class CalendarFeed(models.Model):
     copy of the database does not let anyone read someone's calendar.
     """
 
-    user = models.OneToOneField(User, on_delete=models.PROTECT, related_name="calendar_feed")
-    token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
-    issued_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
+    user = models.OneToOneField(
+        User, on_delete=models.PROTECT, related_name="calendar_feed", verbose_name=_("user")
+    )
+    token_hash = models.CharField(
+        _("token hash"), max_length=64, unique=True, null=True, blank=True, editable=False
+    )
+    issued_at = models.DateTimeField(_("issued"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("calendar feed")
+        verbose_name_plural = _("calendar feeds")
         constraints = [
             models.CheckConstraint(
                 condition=Q(token_hash__isnull=True) | Q(issued_at__isnull=False),
@@ -430,8 +483,9 @@ class CalendarFeed(models.Model):
         ]
 
     def __str__(self) -> str:
-        state = "active" if self.is_active else "revoked"
-        return f"Calendar feed of {self.user.full_name} ({state})"
+        if self.is_active:
+            return gettext("Calendar feed of %(name)s (active)") % {"name": self.user.full_name}
+        return gettext("Calendar feed of %(name)s (revoked)") % {"name": self.user.full_name}
 
     @property
     def is_active(self) -> bool:

@@ -14,6 +14,8 @@ from typing import Any, NoReturn
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 
 class AppendOnly(Exception):
@@ -38,9 +40,9 @@ class AuditEntryQuerySet(models.QuerySet):
 
 
 class AuditEntry(models.Model):
-    at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
+    at = models.DateTimeField(_("time"), default=timezone.now, editable=False, db_index=True)
     # "appointment.cancelled", "user.activated", "login.failed", "access.denied", ...
-    action = models.CharField(max_length=60)
+    action = models.CharField(_("action"), max_length=60)
     # Who did it: a user (kept even if they are later deactivated; users are never deleted),
     # and a label that says it in words: "Ada Admin (100000001)", "anonymous", "system",
     # "command:run_worker".
@@ -50,31 +52,34 @@ class AuditEntry(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        verbose_name=_("actor"),
     )
-    actor_label = models.CharField(max_length=200)
+    actor_label = models.CharField(_("actor label"), max_length=200)
     # What it was done to: "scheduling.appointment" and its public id, "accounts.doctorprofile"
     # and its slug, "accounts.user" and the national ID. Never a database id alone.
-    object_type = models.CharField(max_length=60, blank=True)
-    object_key = models.CharField(max_length=100, blank=True)
-    object_repr = models.CharField(max_length=200, blank=True)
+    object_type = models.CharField(_("object type"), max_length=60, blank=True)
+    object_key = models.CharField(_("object key"), max_length=100, blank=True)
+    object_repr = models.CharField(_("object as it read"), max_length=200, blank=True)
     # The fields that changed, before and after (a creation: before is null, after has every
     # field). Secrets (password hashes, medical history) appear as "(changed)" only.
-    before = models.JSONField(null=True, blank=True)
-    after = models.JSONField(null=True, blank=True)
+    before = models.JSONField(_("before"), null=True, blank=True)
+    after = models.JSONField(_("after"), null=True, blank=True)
     # Where from: "web" with the request, "command:<name>", or "system".
-    source = models.CharField(max_length=100)
-    ip = models.GenericIPAddressField("IP address", null=True, blank=True)
-    user_agent = models.CharField(max_length=300, blank=True)
-    request = models.CharField(max_length=300, blank=True, help_text="Method and path.")
+    source = models.CharField(_("source"), max_length=100)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.CharField(_("user agent"), max_length=300, blank=True)
+    request = models.CharField(
+        _("request"), max_length=300, blank=True, help_text=_("Method and path.")
+    )
     # Why a request was refused, or other context of the action.
-    detail = models.CharField(max_length=300, blank=True)
+    detail = models.CharField(_("detail"), max_length=300, blank=True)
 
     objects = AuditEntryQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit trail")
         ordering = ["-at", "-pk"]
-        verbose_name = "audit entry"
-        verbose_name_plural = "audit trail"
         indexes = [
             models.Index(fields=["object_type", "object_key", "at"], name="audit_entry_object_idx"),
             models.Index(fields=["actor", "at"], name="audit_entry_actor_idx"),
@@ -82,8 +87,16 @@ class AuditEntry(models.Model):
         ]
 
     def __str__(self) -> str:
-        target = f" {self.object_repr or self.object_key}" if self.object_key else ""
-        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.action}{target} by {self.actor_label}"
+        what = (
+            f"{self.action} {self.object_repr or self.object_key}"
+            if self.object_key
+            else self.action
+        )
+        return gettext("%(time)s %(what)s by %(actor)s") % {
+            "time": f"{timezone.localtime(self.at):%Y-%m-%d %H:%M:%S}",
+            "what": what,
+            "actor": self.actor_label,
+        }
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:

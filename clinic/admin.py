@@ -6,6 +6,8 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.text import Truncator
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from clinic.models import ContactMessage
 
@@ -22,7 +24,7 @@ class ContactMessageAdmin(admin.ModelAdmin):
     actions = ["mark_handled", "mark_not_handled"]
     list_per_page = 50
 
-    @admin.display(description="Message")
+    @admin.display(description=_("Message"))
     def excerpt(self, obj: ContactMessage) -> str:
         return Truncator(obj.message).chars(80)
 
@@ -37,12 +39,30 @@ class ContactMessageAdmin(admin.ModelAdmin):
         # the change permission, asked without an object.
         return obj is None and super().has_change_permission(request)
 
-    @admin.action(description="Mark the selected messages as answered", permissions=["change"])
+    @admin.action(description=_("Mark the selected messages as answered"), permissions=["change"])
     def mark_handled(self, request: HttpRequest, queryset: QuerySet[ContactMessage]) -> None:
         done = queryset.update(handled=True)
-        self.message_user(request, f"{done} message(s) marked as answered.", messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext(
+                "%(n)d message marked as answered.", "%(n)d messages marked as answered.", done
+            )
+            % {"n": done},
+            messages.SUCCESS,
+        )
 
-    @admin.action(description="Mark the selected messages as not answered", permissions=["change"])
+    @admin.action(
+        description=_("Mark the selected messages as not answered"), permissions=["change"]
+    )
     def mark_not_handled(self, request: HttpRequest, queryset: QuerySet[ContactMessage]) -> None:
         done = queryset.update(handled=False)
-        self.message_user(request, f"{done} message(s) marked as not answered.", messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext(
+                "%(n)d message marked as not answered.",
+                "%(n)d messages marked as not answered.",
+                done,
+            )
+            % {"n": done},
+            messages.SUCCESS,
+        )

@@ -9,31 +9,33 @@ from common.kept import RecordedQuerySet
 
 
 class Specialty(models.Model):
-    name = models.CharField(max_length=80, unique=True)
-    slug = models.SlugField(max_length=80, unique=True)
-    description = models.TextField(blank=True)
+    name = models.CharField(_("name"), max_length=80, unique=True)
+    slug = models.SlugField(_("slug"), max_length=80, unique=True)
+    description = models.TextField(_("description"), blank=True)
 
     objects = RecordedQuerySet["Specialty"].as_manager()
 
     class Meta:
+        verbose_name = _("specialty")
+        verbose_name_plural = _("specialties")
         ordering = ["name"]
-        verbose_name_plural = "specialties"
 
     def __str__(self) -> str:
         return self.name
 
 
 class Branch(models.Model):
-    name = models.CharField(max_length=80, unique=True)
-    slug = models.SlugField(max_length=80, unique=True)
-    address = models.CharField(max_length=200, blank=True)
-    phone = models.CharField(max_length=30, blank=True)
+    name = models.CharField(_("name"), max_length=80, unique=True)
+    slug = models.SlugField(_("slug"), max_length=80, unique=True)
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    phone = models.CharField(_("phone"), max_length=30, blank=True)
 
     objects = RecordedQuerySet["Branch"].as_manager()
 
     class Meta:
+        verbose_name = _("branch")
+        verbose_name_plural = _("branches")
         ordering = ["name"]
-        verbose_name_plural = "branches"
 
     def __str__(self) -> str:
         return self.name
@@ -52,7 +54,7 @@ class Service(models.Model):
     of its doctors. An appointment keeps the service and its price as they were when it was
     booked; a later price change rewrites no history. Retired, never deleted."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(_("public ID"), default=uuid.uuid4, unique=True, editable=False)
     branch = models.ForeignKey(
         Branch, on_delete=models.PROTECT, related_name="services", verbose_name=_("branch")
     )
@@ -78,7 +80,7 @@ class Service(models.Model):
         verbose_name=_("offered by"),
     )
     is_active = models.BooleanField(_("offered"), default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     objects = ServiceQuerySet.as_manager()
 

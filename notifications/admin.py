@@ -11,9 +11,11 @@ from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from notifications import selectors, services
 from notifications.models import Delivery, DeliveryAttempt, Event, EventType, WebhookEndpoint
@@ -35,7 +37,8 @@ class WebhookEndpointForm(forms.ModelForm):
         choices=EventType.choices,
         widget=forms.CheckboxSelectMultiple,
         required=False,
-        help_text="None ticked: every event.",
+        label=_("Event types"),
+        help_text=_("None ticked: every event."),
     )
 
     class Meta:
@@ -70,29 +73,38 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
         )
         return super().get_queryset(request).annotate(failing=Coalesce(Subquery(failing), 0))
 
-    @admin.display(description="health")
+    @admin.display(description=_("health"))
     def health(self, obj: WebhookEndpoint) -> str:
         if not obj.is_active:
-            return format_html("Disabled: {}", obj.disabled_reason or "by an admin")
+            reason = obj.disabled_reason or gettext("by an admin")
+            return gettext("Disabled: %(reason)s") % {"reason": reason}
         # Annotated by get_queryset above: the model declares no such field.
         failing = getattr(obj, "failing", 0)
         if obj.failing_since is None and not failing:
-            return "OK"
-        since = (
-            f" since {timezone.localtime(obj.failing_since):%Y-%m-%d %H:%M}"
-            if obj.failing_since
-            else ""
-        )
+            return gettext("OK")
+        if obj.failing_since:
+            failing_text = ngettext(
+                "Failing since %(since)s: %(n)d delivery",
+                "Failing since %(since)s: %(n)d deliveries",
+                failing,
+            ) % {
+                "since": formats.date_format(
+                    timezone.localtime(obj.failing_since), "SHORT_DATETIME_FORMAT"
+                ),
+                "n": failing,
+            }
+        else:
+            failing_text = ngettext(
+                "Failing: %(n)d delivery", "Failing: %(n)d deliveries", failing
+            ) % {"n": failing}
         error = ""
         if obj.last_error_at:
             error = f"{timezone.localtime(obj.last_error_at):%H:%M} {obj.last_error}"
         return format_html(
-            '<a href="{}?endpoint__id__exact={}&amp;failing=yes">Failing{}: {} delivery(ies)</a>'
-            "<br><small>{}</small>",
+            '<a href="{}?endpoint__id__exact={}&amp;failing=yes">{}</a><br><small>{}</small>',
             reverse("admin:notifications_delivery_changelist"),
             obj.pk,
-            since,
-            failing,
+            failing_text,
             Truncator(error).chars(120),
         )
 
@@ -130,11 +142,11 @@ class AttemptInline(admin.TabularInline):
 
 
 class FailingFilter(admin.SimpleListFilter):
-    title = "failing"
+    title = _("failing")
     parameter_name = "failing"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("yes", "Failing: retrying or given up")]
+        return [("yes", gettext("Failing: retrying or given up"))]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> QuerySet[Delivery]:
         if self.value() == "yes":
@@ -180,32 +192,55 @@ class DeliveryAdmin(_ReadOnly):
         # Read-only pages, but "change" is what lets the action run (the admins' group has it).
         return request.user.has_perm("notifications.change_delivery")
 
-    @admin.display(description="event", ordering="event__type")
-    def event_type(self, obj: Delivery) -> str:
-        return obj.event.type
+    @admin.display(description=_("target"))
+    def target(self, obj: Delivery) -> str:
+        return obj.target
 
-    @admin.display(description="error")
+    @admin.display(description=_("event"), ordering="event__type")
+    def event_type(self, obj: Delivery) -> str:
+        return obj.event.get_type_display()
+
+    @admin.display(description=_("error"))
     def short_error(self, obj: Delivery) -> str:
         return obj.last_error[:80]
 
-    @admin.display(description="body")
+    @admin.display(description=_("body"))
     def payload(self, obj: Delivery) -> str:
         return format_html("<pre>{}</pre>", json.dumps(obj.event.payload, indent=2))
 
-    @admin.action(description="Retry now", permissions=["change"])
+    @admin.action(description=_("Retry now"), permissions=["change"])
     def retry_now(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
         ids = services.retry_now(deliveries=queryset)
         skipped = queryset.count() - len(ids)
-        self.message_user(request, f"{len(ids)} delivery(ies) will be sent now.", messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext(
+                "%(n)d delivery will be sent now.", "%(n)d deliveries will be sent now.", len(ids)
+            )
+            % {"n": len(ids)},
+            messages.SUCCESS,
+        )
         if skipped:
             self.message_user(
-                request, f"{skipped} already delivered or being sent: left alone.", messages.INFO
+                request,
+                ngettext(
+                    "%(n)d already delivered or being sent: left alone.",
+                    "%(n)d already delivered or being sent: left alone.",
+                    skipped,
+                )
+                % {"n": skipped},
+                messages.INFO,
             )
         disabled = queryset.filter(pk__in=ids, endpoint__is_active=False).count()
         if disabled:
             self.message_user(
                 request,
-                f"{disabled} go to a disabled endpoint and will fail again: enable it first.",
+                ngettext(
+                    "%(n)d goes to a disabled endpoint and will fail again: enable it first.",
+                    "%(n)d go to a disabled endpoint and will fail again: enable it first.",
+                    disabled,
+                )
+                % {"n": disabled},
                 messages.WARNING,
             )
 
@@ -217,6 +252,10 @@ class DeliveryInline(admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = True
+
+    @admin.display(description=_("target"))
+    def target(self, obj: Delivery) -> str:
+        return obj.target
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -243,6 +282,6 @@ class EventAdmin(_ReadOnly):
     readonly_fields = fields
     inlines = [DeliveryInline]
 
-    @admin.display(description="body")
+    @admin.display(description=_("body"))
     def body(self, obj: Event) -> str:
         return format_html("<pre>{}</pre>", json.dumps(obj.payload, indent=2))

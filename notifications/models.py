@@ -15,6 +15,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 # A delivery is given up after this many attempts (the first try and its retries); see
 # notifications.delivery.RETRY_DELAYS for the schedule, about a day in all.
@@ -22,16 +24,16 @@ MAX_ATTEMPTS = 8
 
 
 class EventType(models.TextChoices):
-    APPOINTMENT_BOOKED = "appointment.booked", "Appointment booked"
-    APPOINTMENT_CANCELLED = "appointment.cancelled", "Appointment cancelled"
-    APPOINTMENT_RESCHEDULED = "appointment.rescheduled", "Appointment rescheduled"
-    APPOINTMENT_CHECKED_IN = "appointment.checked_in", "Patient checked in"
-    APPOINTMENT_COMPLETED = "appointment.completed", "Appointment completed"
-    APPOINTMENT_NO_SHOW = "appointment.no_show", "Patient did not come"
-    APPOINTMENT_REMINDER = "appointment.reminder", "Appointment reminder"
-    ACCOUNT_ACTIVATED = "account.activated", "Account activated"
-    ACCOUNT_REGISTERED = "account.registered", "New registration waiting for an admin"
-    WAITLIST_OFFERED = "waitlist.offered", "A freed time offered from the waitlist"
+    APPOINTMENT_BOOKED = "appointment.booked", _("Appointment booked")
+    APPOINTMENT_CANCELLED = "appointment.cancelled", _("Appointment cancelled")
+    APPOINTMENT_RESCHEDULED = "appointment.rescheduled", _("Appointment rescheduled")
+    APPOINTMENT_CHECKED_IN = "appointment.checked_in", _("Patient checked in")
+    APPOINTMENT_COMPLETED = "appointment.completed", _("Appointment completed")
+    APPOINTMENT_NO_SHOW = "appointment.no_show", _("Patient did not come")
+    APPOINTMENT_REMINDER = "appointment.reminder", _("Appointment reminder")
+    ACCOUNT_ACTIVATED = "account.activated", _("Account activated")
+    ACCOUNT_REGISTERED = "account.registered", _("New registration waiting for an admin")
+    WAITLIST_OFFERED = "waitlist.offered", _("A freed time offered from the waitlist")
 
 
 def new_secret() -> str:
@@ -43,18 +45,20 @@ class Event(models.Model):
     """Something that happened, as the receivers are told it. The id is the `webhook-id`:
     the same on every retry to every endpoint, so a receiver can drop duplicates."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    type = models.CharField(max_length=40, choices=EventType.choices)
-    payload = models.JSONField(help_text="The JSON body every endpoint receives.")
-    created_at = models.DateTimeField(default=timezone.now)
+    id = models.UUIDField(_("ID"), primary_key=True, default=uuid.uuid4, editable=False)
+    type = models.CharField(_("type"), max_length=40, choices=EventType.choices)
+    payload = models.JSONField(_("payload"), help_text=_("The JSON body every endpoint receives."))
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
     # What the event is about, for the admin's search (never a database id in a payload).
-    appointment_public_id = models.UUIDField(null=True, blank=True)
-    user_email = models.EmailField(blank=True)
+    appointment_public_id = models.UUIDField(_("appointment public ID"), null=True, blank=True)
+    user_email = models.EmailField(_("user's e-mail"), blank=True)
     # The calendar SEQUENCE of the appointment after this event: 0 when booked, one more with
     # each reschedule or cancellation, so calendars apply the invitations in order.
-    sequence = models.PositiveIntegerField(default=0)
+    sequence = models.PositiveIntegerField(_("sequence"), default=0)
 
     class Meta:
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(
@@ -85,40 +89,52 @@ class WebhookEndpoint(models.Model):
     `from_environment` set, kept in step with the environment when events are recorded.
     """
 
-    name = models.CharField(max_length=100)
-    url = models.URLField("URL", max_length=500)
+    name = models.CharField(_("name"), max_length=100)
+    url = models.URLField(_("URL"), max_length=500)
     secret = models.CharField(
+        _("secret"),
         max_length=200,
         default=new_secret,
         help_text=(
-            "Signs every delivery (HMAC-SHA256). A value starting with whsec_ is read as "
-            "base64 (the Standard Webhooks form); any other value is used as its UTF-8 bytes."
+            _(
+                "Signs every delivery (HMAC-SHA256). A value starting with whsec_ is read as "
+                "base64 (the Standard Webhooks form); any other value is used as its UTF-8 bytes."
+            )
         ),
     )
     event_types = models.JSONField(
+        _("event types"),
         default=list,
         blank=True,
-        help_text="The event types this endpoint receives; empty means all of them.",
+        help_text=_("The event types this endpoint receives; empty means all of them."),
     )
-    is_active = models.BooleanField("active", default=True)
-    disabled_reason = models.CharField(max_length=300, blank=True)
-    disabled_at = models.DateTimeField(null=True, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    disabled_reason = models.CharField(_("disabled reason"), max_length=300, blank=True)
+    disabled_at = models.DateTimeField(_("disabled"), null=True, blank=True)
     from_environment = models.BooleanField(
-        default=False, editable=False, help_text="Mirrors N8N_WEBHOOK_URL and WEBHOOK_SECRET."
+        _("from environment"),
+        default=False,
+        editable=False,
+        help_text=_("Mirrors N8N_WEBHOOK_URL and WEBHOOK_SECRET."),
     )
     # The receiver's health, as the last attempts found it: set by the sender after each
     # attempt, so the admin's list of endpoints tells at a glance which one is failing and why.
     failing_since = models.DateTimeField(
-        null=True, blank=True, help_text="The first failed attempt since the last delivery."
+        _("failing since"),
+        null=True,
+        blank=True,
+        help_text=_("The first failed attempt since the last delivery."),
     )
-    last_error = models.TextField(blank=True)
-    last_error_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    last_error_at = models.DateTimeField(_("last error"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     objects = WebhookEndpointQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("webhook endpoint")
+        verbose_name_plural = _("webhook endpoints")
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(
@@ -132,8 +148,9 @@ class WebhookEndpoint(models.Model):
         ]
 
     def __str__(self) -> str:
-        state = "" if self.is_active else " (disabled)"
-        return f"{self.name}: {self.url}{state}"
+        if self.is_active:
+            return f"{self.name}: {self.url}"
+        return gettext("%(name)s: %(url)s (disabled)") % {"name": self.name, "url": self.url}
 
     def clean(self) -> None:
         super().clean()
@@ -167,55 +184,61 @@ class Delivery(models.Model):
     """One event to one destination: a webhook endpoint, or one e-mail to one person."""
 
     class Channel(models.TextChoices):
-        WEBHOOK = "webhook", "Webhook"
-        EMAIL = "email", "E-mail"
+        WEBHOOK = "webhook", _("Webhook")
+        EMAIL = "email", _("E-mail")
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        DELIVERING = "delivering", "Delivering"
-        DELIVERED = "delivered", "Delivered"
-        FAILED = "failed", "Failed"
+        PENDING = "pending", _("Pending")
+        DELIVERING = "delivering", _("Delivering")
+        DELIVERED = "delivered", _("Delivered")
+        FAILED = "failed", _("Failed")
 
     class Mail(models.TextChoices):
-        BOOKED = "booked", "Booking confirmation"
-        CANCELLED = "cancelled", "Cancellation"
-        RESCHEDULED = "rescheduled", "New time"
-        REMINDER = "reminder", "Reminder"
-        DOCTOR_BOOKED = "doctor_booked", "New booking (to the doctor)"
-        ACTIVATED = "activated", "Account activated"
-        SET_PASSWORD = "set_password", "Account opened: set your password"
-        NEW_REGISTRATION = "new_registration", "New registration (to the admins)"
-        WAITLIST_OFFERED = "waitlist_offered", "A time offered from the waitlist"
+        BOOKED = "booked", _("Booking confirmation")
+        CANCELLED = "cancelled", _("Cancellation")
+        RESCHEDULED = "rescheduled", _("New time")
+        REMINDER = "reminder", _("Reminder")
+        DOCTOR_BOOKED = "doctor_booked", _("New booking (to the doctor)")
+        ACTIVATED = "activated", _("Account activated")
+        SET_PASSWORD = "set_password", _("Account opened: set your password")
+        NEW_REGISTRATION = "new_registration", _("New registration (to the admins)")
+        WAITLIST_OFFERED = "waitlist_offered", _("A time offered from the waitlist")
 
-    event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="deliveries")
-    channel = models.CharField(max_length=10, choices=Channel.choices)
+    event = models.ForeignKey(
+        Event, on_delete=models.PROTECT, related_name="deliveries", verbose_name=_("event")
+    )
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
     endpoint = models.ForeignKey(
         WebhookEndpoint,
         on_delete=models.PROTECT,
         related_name="deliveries",
         null=True,
         blank=True,
+        verbose_name=_("endpoint"),
     )
-    recipient = models.EmailField(blank=True)
-    mail = models.CharField(max_length=20, choices=Mail.choices, blank=True)
+    recipient = models.EmailField(_("recipient"), blank=True)
+    mail = models.CharField(_("mail"), max_length=20, choices=Mail.choices, blank=True)
 
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    max_attempts = models.PositiveSmallIntegerField(default=MAX_ATTEMPTS)
-    next_attempt_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    max_attempts = models.PositiveSmallIntegerField(_("max attempts"), default=MAX_ATTEMPTS)
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
     # While `delivering`, the claim of the process sending it; a claim that ran out means the
     # sender died, and the delivery is due again.
-    locked_until = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
-    delivered_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(auto_now=True)
+    locked_until = models.DateTimeField(_("locked until"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     objects = DeliveryQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
         ordering = ["-created_at", "-pk"]
-        verbose_name_plural = "deliveries"
         constraints = [
             models.CheckConstraint(
                 condition=Q(status__in=["pending", "delivering", "delivered", "failed"]),
@@ -270,19 +293,23 @@ class DeliveryAttempt(models.Model):
     """One try at a delivery and what came of it."""
 
     class Outcome(models.TextChoices):
-        DELIVERED = "delivered", "Delivered"
-        RETRY = "retry", "Will retry"
-        FAILED = "failed", "Failed"
+        DELIVERED = "delivered", _("Delivered")
+        RETRY = "retry", _("Will retry")
+        FAILED = "failed", _("Failed")
 
-    delivery = models.ForeignKey(Delivery, on_delete=models.PROTECT, related_name="attempt_log")
-    number = models.PositiveSmallIntegerField()
-    at = models.DateTimeField(default=timezone.now)
-    outcome = models.CharField(max_length=10, choices=Outcome.choices)
-    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    error = models.TextField(blank=True)
-    duration_ms = models.PositiveIntegerField(default=0)
+    delivery = models.ForeignKey(
+        Delivery, on_delete=models.PROTECT, related_name="attempt_log", verbose_name=_("delivery")
+    )
+    number = models.PositiveSmallIntegerField(_("number"))
+    at = models.DateTimeField(_("time"), default=timezone.now)
+    outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices)
+    status_code = models.PositiveSmallIntegerField(_("status code"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    duration_ms = models.PositiveIntegerField(_("duration (ms)"), default=0)
 
     class Meta:
+        verbose_name = _("delivery attempt")
+        verbose_name_plural = _("delivery attempts")
         ordering = ["delivery", "at", "pk"]
         constraints = [
             models.CheckConstraint(
@@ -296,4 +323,8 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         code = self.status_code or self.error[:40] or "-"
-        return f"Attempt {self.number}: {code} ({self.get_outcome_display().lower()})"
+        return gettext("Attempt %(number)s: %(code)s (%(outcome)s)") % {
+            "number": self.number,
+            "code": code,
+            "outcome": self.get_outcome_display().lower(),
+        }

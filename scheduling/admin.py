@@ -11,8 +11,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from accounts.http import signed_in_user
 from accounts.models import Dependant, DoctorProfile, User
@@ -36,7 +36,9 @@ class SlotForm(forms.ModelForm):
         if "weekday" in self.fields:
             # An extra slot (with a date) takes its date's weekday.
             self.fields["weekday"].required = False
-            self.fields["weekday"].help_text = "Every week on this day; or give a date instead."
+            self.fields["weekday"].help_text = gettext(
+                "Every week on this day; or give a date instead."
+            )
 
     def clean(self) -> dict[str, Any]:
         super().clean()
@@ -45,7 +47,7 @@ class SlotForm(forms.ModelForm):
             data["weekday"] = data["date"].weekday()  # an extra slot's weekday is its date's
             self.instance.weekday = data["weekday"]
         elif data.get("weekday") in (None, "") and "weekday" in self.fields:
-            self.add_error("weekday", "Choose a day of the week, or a date.")
+            self.add_error("weekday", gettext("Choose a day of the week, or a date."))
         if not self.errors and self.instance.pk is None:
             try:
                 # Dry run of the same rule the save uses, for an error next to the form.
@@ -92,25 +94,34 @@ class SlotAdmin(_NoDelete):
         )
         obj.pk = created.pk
 
-    @admin.action(description="Retire the selected slots")
+    @admin.action(description=_("Retire the selected slots"))
     def retire_slots(self, request: HttpRequest, queryset: QuerySet[Slot]) -> None:
+        done = 0
         for slot in queryset:
             try:
                 services.deactivate_slot(slot=slot)
             except ValidationError as exc:
                 self.message_user(request, f"{slot}: {exc.messages[0]}", messages.ERROR)
+            else:
+                done += 1
+        if done:
+            self.message_user(
+                request,
+                ngettext("%(n)d slot retired.", "%(n)d slots retired.", done) % {"n": done},
+                messages.SUCCESS,
+            )
 
 
 class TimeOffForm(forms.ModelForm):
     cancel_booked = forms.BooleanField(
         required=False,
-        label="Cancel appointments already booked in these days (the patients are told)",
+        label=_("Cancel appointments already booked in these days (the patients are told)"),
     )
 
     class Meta:
         model = TimeOff
         fields = ["doctor", "start_date", "end_date", "start_time", "end_time", "reason"]
-        help_texts = {"start_time": "With an end time: those hours of each day only."}
+        help_texts = {"start_time": _("With an end time: those hours of each day only.")}
 
 
 @admin.register(TimeOff)
@@ -147,10 +158,18 @@ class TimeOffAdmin(_NoDelete):
             return
         obj.pk = created.pk
 
-    @admin.action(description="Remove the selected time off")
+    @admin.action(description=_("Remove the selected time off"))
     def end_time_off(self, request: HttpRequest, queryset: QuerySet[TimeOff]) -> None:
+        done = 0
         for time_off in queryset:
             services.remove_time_off(time_off=time_off)
+            done += 1
+        self.message_user(
+            request,
+            ngettext("%(n)d time off removed.", "%(n)d periods of time off removed.", done)
+            % {"n": done},
+            messages.SUCCESS,
+        )
 
 
 class AppointmentAddForm(forms.ModelForm):
@@ -180,11 +199,15 @@ class AppointmentChangeForm(forms.ModelForm):
 class ComingDaysFilter(admin.SimpleListFilter):
     """The days ahead the way the clinic plans them, in the clinic's time zone."""
 
-    title = "coming days"
+    title = _("coming days")
     parameter_name = "coming"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("today", "Today"), ("tomorrow", "Tomorrow"), ("7days", "Next 7 days")]
+        return [
+            ("today", gettext("Today")),
+            ("tomorrow", gettext("Tomorrow")),
+            ("7days", gettext("Next 7 days")),
+        ]
 
     def queryset(
         self, request: HttpRequest, queryset: QuerySet[Appointment]
@@ -237,7 +260,7 @@ class AppointmentAdmin(_NoDelete):
         "booked_by",
     ]
 
-    @admin.display(description="Patient's phone", ordering="patient__phone")
+    @admin.display(description=_("Patient's phone"), ordering="patient__phone")
     def patient_phone(self, obj: Appointment) -> str:
         return obj.patient.phone
 
@@ -283,19 +306,26 @@ class AppointmentAdmin(_NoDelete):
             except ValidationError as exc:
                 self.message_user(request, f"{appointment}: {exc.messages[0]}", messages.ERROR)
         if done:
-            self.message_user(request, f"{done} appointment(s) updated.", messages.SUCCESS)
+            self.message_user(
+                request,
+                ngettext("%(n)d appointment updated.", "%(n)d appointments updated.", done)
+                % {"n": done},
+                messages.SUCCESS,
+            )
 
-    @admin.action(description="Cancel the selected appointments")
+    @admin.action(description=_("Cancel the selected appointments"))
     def cancel_appointments(self, request: HttpRequest, queryset: QuerySet[Appointment]) -> None:
         self._each(
             request,
             queryset,
             lambda a: services.cancel(
-                appointment=a, by=signed_in_user(request), reason="Cancelled by the clinic."
+                appointment=a,
+                by=signed_in_user(request),
+                reason="Cancelled by the clinic.",
             ),
         )
 
-    @admin.action(description="Check the patients in")
+    @admin.action(description=_("Check the patients in"))
     def check_in(self, request: HttpRequest, queryset: QuerySet[Appointment]) -> None:
         self._each(
             request,
@@ -303,7 +333,7 @@ class AppointmentAdmin(_NoDelete):
             lambda a: services.check_in(appointment=a, by=signed_in_user(request)),
         )
 
-    @admin.action(description="Mark as completed")
+    @admin.action(description=_("Mark as completed"))
     def mark_completed(self, request: HttpRequest, queryset: QuerySet[Appointment]) -> None:
         self._each(
             request,
@@ -311,7 +341,7 @@ class AppointmentAdmin(_NoDelete):
             lambda a: services.complete(appointment=a, by=signed_in_user(request)),
         )
 
-    @admin.action(description="Mark as no-show")
+    @admin.action(description=_("Mark as no-show"))
     def mark_no_show(self, request: HttpRequest, queryset: QuerySet[Appointment]) -> None:
         self._each(
             request,

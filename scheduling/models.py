@@ -6,11 +6,18 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Dependant, DoctorProfile, User
+from common.i18n import date_format_for
 from common.kept import KeptForever, KeptQuerySet
+
+
+def _day(value: dt.date, fmt: str) -> str:
+    """A date in the active language (day and month names, their order)."""
+    return formats.date_format(value, date_format_for(fmt))
 
 
 class Weekday(models.IntegerChoices):
@@ -45,22 +52,29 @@ class Slot(KeptForever, models.Model):
     `date`, an extra time on that date only (a one-off Saturday clinic). An extra slot's
     `weekday` is its date's, so every rule about weekdays holds for both."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    doctor = models.ForeignKey(DoctorProfile, on_delete=models.PROTECT, related_name="slots")
-    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
-    start_time = models.TimeField()
-    end_time = models.TimeField()
+    public_id = models.UUIDField(_("public ID"), default=uuid.uuid4, unique=True, editable=False)
+    doctor = models.ForeignKey(
+        DoctorProfile, on_delete=models.PROTECT, related_name="slots", verbose_name=_("doctor")
+    )
+    weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
+    start_time = models.TimeField(_("start time"))
+    end_time = models.TimeField(_("end time"))
     date = models.DateField(
-        null=True, blank=True, help_text="Only on this date (extra hours); empty: every week."
+        _("date"),
+        null=True,
+        blank=True,
+        help_text=_("Only on this date (extra hours); empty: every week."),
     )
     # Retired slots are deactivated, never deleted: past appointments point at them.
-    is_active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    deactivated_at = models.DateTimeField(null=True, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    deactivated_at = models.DateTimeField(_("deactivated"), null=True, blank=True)
 
     objects = SlotQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("slot")
+        verbose_name_plural = _("slots")
         ordering = ["doctor", "weekday", "start_time"]
         constraints = [
             models.CheckConstraint(
@@ -88,10 +102,10 @@ class Slot(KeptForever, models.Model):
         ]
 
     def __str__(self) -> str:
-        day = f"{self.date:%a %d %b %Y}" if self.date else self.get_weekday_display()
+        day = _day(self.date, "D j M Y") if self.date else self.get_weekday_display()
         return (
             f"{day} {self.start_time:%H:%M}-{self.end_time:%H:%M}"
-            f"{'' if self.is_active else ' (retired)'}"
+            f"{'' if self.is_active else gettext(' (retired)')}"
         )
 
     @property
@@ -128,21 +142,24 @@ class TimeOff(KeptForever, models.Model):
     """A doctor's absence: whole days from start_date to end_date (inclusive), or, with
     start and end times, those hours on each of those days (a part-day absence, a break)."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    doctor = models.ForeignKey(DoctorProfile, on_delete=models.PROTECT, related_name="time_off")
-    start_date = models.DateField()
-    end_date = models.DateField()
-    start_time = models.TimeField(null=True, blank=True)
-    end_time = models.TimeField(null=True, blank=True)
-    reason = models.CharField(max_length=200, blank=True)
-    is_active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    public_id = models.UUIDField(_("public ID"), default=uuid.uuid4, unique=True, editable=False)
+    doctor = models.ForeignKey(
+        DoctorProfile, on_delete=models.PROTECT, related_name="time_off", verbose_name=_("doctor")
+    )
+    start_date = models.DateField(_("start date"))
+    end_date = models.DateField(_("end date"))
+    start_time = models.TimeField(_("start time"), null=True, blank=True)
+    end_time = models.TimeField(_("end time"), null=True, blank=True)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     objects = TimeOffQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("time off")
+        verbose_name_plural = _("time off")
         ordering = ["doctor", "start_date"]
-        verbose_name_plural = "time off"
         constraints = [
             models.CheckConstraint(
                 condition=Q(end_date__gte=models.F("start_date")),
@@ -164,7 +181,10 @@ class TimeOff(KeptForever, models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.doctor}: off {self.period_label}"
+        return gettext("%(doctor)s: off %(period)s") % {
+            "doctor": self.doctor,
+            "period": self.period_label,
+        }
 
     @property
     def is_part_day(self) -> bool:
@@ -172,11 +192,11 @@ class TimeOff(KeptForever, models.Model):
 
     @property
     def period_label(self) -> str:
-        """E.g. "Wed 03 Jun 2026, 14:00–18:00" or "Mon 08 Jun – Fri 12 Jun 2026"."""
+        """E.g. "Wed 3 Jun 2026, 14:00–18:00" or "Mon 8 Jun – Fri 12 Jun 2026"."""
         if self.start_date == self.end_date:
-            days = f"{self.start_date:%a %d %b %Y}"
+            days = _day(self.start_date, "D j M Y")
         else:
-            days = f"{self.start_date:%a %d %b} – {self.end_date:%a %d %b %Y}"
+            days = f"{_day(self.start_date, 'D j M')} – {_day(self.end_date, 'D j M Y')}"
         if self.start_time is None or self.end_time is None:
             return days
         return f"{days}, {self.start_time:%H:%M}–{self.end_time:%H:%M}"
@@ -238,9 +258,12 @@ class Appointment(KeptForever, models.Model):
     OPEN_STATUSES = (Status.SCHEDULED, Status.CHECKED_IN)
     FINAL_STATUSES = (Status.COMPLETED, Status.CANCELLED, Status.NO_SHOW)
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(_("public ID"), default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="appointments"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="appointments",
+        verbose_name=_("patient"),
     )
     # The person seen when it is not the patient: a family member the patient booked for.
     # The patient (the account holder) still holds the appointment and gets the e-mails.
@@ -252,33 +275,43 @@ class Appointment(KeptForever, models.Model):
         blank=True,
         verbose_name=_("for"),
     )
-    doctor = models.ForeignKey(DoctorProfile, on_delete=models.PROTECT, related_name="appointments")
-    slot = models.ForeignKey(Slot, on_delete=models.PROTECT, related_name="appointments")
-    date = models.DateField()
+    doctor = models.ForeignKey(
+        DoctorProfile,
+        on_delete=models.PROTECT,
+        related_name="appointments",
+        verbose_name=_("doctor"),
+    )
+    slot = models.ForeignKey(
+        Slot, on_delete=models.PROTECT, related_name="appointments", verbose_name=_("slot")
+    )
+    date = models.DateField(_("date"))
     # Aware instants of the slot on that date in the clinic's time zone (DST included).
-    starts_at = models.DateTimeField()
-    ends_at = models.DateTimeField()
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.SCHEDULED)
-    reason = models.TextField("reason for the visit", blank=True, max_length=1000)
+    starts_at = models.DateTimeField(_("starts"))
+    ends_at = models.DateTimeField(_("ends"))
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.SCHEDULED
+    )
+    reason = models.TextField(_("reason for the visit"), blank=True, max_length=1000)
     # The doctor's own notes: shown to the doctor and admins only, never sent anywhere
     # (e-mails, webhooks, calendar feeds, the patient's pages); the audit trail records that
     # they changed, not what they say.
-    doctor_notes = models.TextField("doctor's notes", blank=True, max_length=5000)
+    doctor_notes = models.TextField(_("doctor's notes"), blank=True, max_length=5000)
 
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    checked_in_at = models.DateTimeField(null=True, blank=True)
-    completed_at = models.DateTimeField(null=True, blank=True)
-    no_show_at = models.DateTimeField(null=True, blank=True)
-    cancelled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    checked_in_at = models.DateTimeField(_("checked in"), null=True, blank=True)
+    completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
+    no_show_at = models.DateTimeField(_("no-show"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
     cancelled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
         related_name="+",
         null=True,
         blank=True,
+        verbose_name=_("cancelled by"),
     )
-    cancellation_reason = models.CharField(max_length=300, blank=True)
+    cancellation_reason = models.CharField(_("cancellation reason"), max_length=300, blank=True)
     # Who made the booking: the patient, or the front desk on their behalf (a walk-in, a
     # phone call). Empty on appointments booked before this was recorded.
     booked_by = models.ForeignKey(
@@ -287,8 +320,9 @@ class Appointment(KeptForever, models.Model):
         related_name="+",
         null=True,
         blank=True,
+        verbose_name=_("booked by"),
     )
-    rescheduled_at = models.DateTimeField(null=True, blank=True)
+    rescheduled_at = models.DateTimeField(_("rescheduled"), null=True, blank=True)
     # The service booked and its price at that moment (in CLINIC_CURRENCY): a later change of
     # the service's price or of the doctor's fee rewrites no history. Without a service, the
     # price is the doctor's consultation fee. Both empty on appointments booked before prices
@@ -304,7 +338,7 @@ class Appointment(KeptForever, models.Model):
     price = models.DecimalField(
         _("price"), max_digits=8, decimal_places=2, null=True, blank=True, editable=False
     )
-    reminder_sent_at = models.DateTimeField(null=True, blank=True)
+    reminder_sent_at = models.DateTimeField(_("reminder sent"), null=True, blank=True)
 
     objects = AppointmentQuerySet.as_manager()
 
@@ -313,6 +347,8 @@ class Appointment(KeptForever, models.Model):
     queue_number: int | None = None
 
     class Meta:
+        verbose_name = _("appointment")
+        verbose_name_plural = _("appointments")
         ordering = ["starts_at"]
         constraints = [
             # The last word on double booking: one slot, one date, one appointment that holds
@@ -349,7 +385,7 @@ class Appointment(KeptForever, models.Model):
 
     def __str__(self) -> str:
         local = timezone.localtime(self.starts_at)
-        return f"{local:%d %b %Y %H:%M} {self.doctor} – {self.patient.full_name}"
+        return f"{_day(local, 'j M Y H:i')} {self.doctor} – {self.patient.full_name}"
 
     @property
     def is_open(self) -> bool:
@@ -408,9 +444,12 @@ class WaitlistEntry(KeptForever, models.Model):
 
     CURRENT = (Status.WAITING, Status.OFFERED)
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(_("public ID"), default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="waitlist_entries"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="waitlist_entries",
+        verbose_name=_("patient"),
     )
     dependant = models.ForeignKey(
         Dependant,
@@ -421,16 +460,21 @@ class WaitlistEntry(KeptForever, models.Model):
         verbose_name=_("for"),
     )
     doctor = models.ForeignKey(
-        DoctorProfile, on_delete=models.PROTECT, related_name="waitlist_entries"
+        DoctorProfile,
+        on_delete=models.PROTECT,
+        related_name="waitlist_entries",
+        verbose_name=_("doctor"),
     )
     start_date = models.DateField(_("from"))
     end_date = models.DateField(_("until"))
     earliest = models.TimeField(_("not before"), null=True, blank=True)
     latest = models.TimeField(_("ending by"), null=True, blank=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.WAITING)
-    created_at = models.DateTimeField(auto_now_add=True)
-    left_at = models.DateTimeField(null=True, blank=True)
-    booked_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.WAITING
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    left_at = models.DateTimeField(_("left"), null=True, blank=True)
+    booked_at = models.DateTimeField(_("booked"), null=True, blank=True)
 
     objects = WaitlistEntryQuerySet.as_manager()
 
@@ -498,24 +542,33 @@ class WaitlistOffer(KeptForever, models.Model):
         BOOKED = "booked", _("Booked")
         PASSED = "passed", _("Passed on")
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    entry = models.ForeignKey(WaitlistEntry, on_delete=models.PROTECT, related_name="offers")
-    doctor = models.ForeignKey(DoctorProfile, on_delete=models.PROTECT, related_name="+")
-    slot = models.ForeignKey(Slot, on_delete=models.PROTECT, related_name="waitlist_offers")
-    date = models.DateField()
-    starts_at = models.DateTimeField()
-    ends_at = models.DateTimeField()
-    expires_at = models.DateTimeField()
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    public_id = models.UUIDField(_("public ID"), default=uuid.uuid4, unique=True, editable=False)
+    entry = models.ForeignKey(
+        WaitlistEntry, on_delete=models.PROTECT, related_name="offers", verbose_name=_("entry")
+    )
+    doctor = models.ForeignKey(
+        DoctorProfile, on_delete=models.PROTECT, related_name="+", verbose_name=_("doctor")
+    )
+    slot = models.ForeignKey(
+        Slot, on_delete=models.PROTECT, related_name="waitlist_offers", verbose_name=_("slot")
+    )
+    date = models.DateField(_("date"))
+    starts_at = models.DateTimeField(_("starts"))
+    ends_at = models.DateTimeField(_("ends"))
+    expires_at = models.DateTimeField(_("expires"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.OPEN
+    )
     appointment = models.OneToOneField(
         Appointment,
         on_delete=models.PROTECT,
         related_name="waitlist_offer",
         null=True,
         blank=True,
+        verbose_name=_("appointment"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    closed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
 
     objects = WaitlistOfferQuerySet.as_manager()
 

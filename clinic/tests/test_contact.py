@@ -97,6 +97,6 @@ def test_admins_mark_messages_answered(client: Client, admin_user: User) -> None
         follow=True,
     )
 
-    assert "1 message(s) marked as answered." in response.content.decode()
+    assert "1 message marked as answered." in response.content.decode()
     message.refresh_from_db()
     assert message.handled
