@@ -383,7 +383,7 @@ class DoctorProfile(KeptForever, models.Model):
         ]
 
     def __str__(self) -> str:
-        return gettext("Dr. %(name)s") % {"name": self.user.full_name}
+        return f"Dr. {self.user.full_name}"
 
     @property
     def is_listed(self) -> bool:
@@ -393,7 +393,10 @@ class DoctorProfile(KeptForever, models.Model):
 
     @property
     def display_name(self) -> str:
-        return gettext("Dr. %(name)s") % {"name": self.user.full_name}
+        # "Dr." in every language: the same in German, and in Arabic it stays with the Latin
+        # name it precedes. Webhook payloads and the API carry it too, which must not change
+        # with the language of whoever acted.
+        return f"Dr. {self.user.full_name}"
 
     def ensure_slug(self) -> None:
         if self.slug:

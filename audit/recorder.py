@@ -17,11 +17,13 @@ import decimal
 import uuid
 from typing import Any, TypedDict
 
+from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.signals import post_save, pre_save
 from django.http import HttpRequest
+from django.utils import translation
 
 from accounts import normalise
 from audit import context
@@ -214,11 +216,15 @@ def after_save(
                 before[f.name] = _describe(f, previous[f.attname], None)
                 after[f.name] = _describe(f, getattr(instance, f.attname), instance)
         action = f"{spec.name}.{spec.name_change(before, after)}"
+    # The trail is kept for good and read by every admin: an object's name is written in the
+    # clinic's language, not in the language of whoever acted ("Dr. …", not "د. …").
+    with translation.override(settings.LANGUAGE_CODE):
+        object_repr = str(instance)
     record(
         action,
         object_type=object_type(model),
         object_key=spec.key(instance),
-        object_repr=str(instance),
+        object_repr=object_repr,
         before=before,
         after=after,
     )

@@ -84,7 +84,7 @@ def test_new_patient_registers_is_activated_books_moves_and_cancels(
     first_row.locator("input.action-select").check()
     admin.locator("select[name=action]").select_option(label="Activate the selected accounts")
     admin.get_by_role("button", name="Run").click()
-    expect(admin.locator(".messagelist")).to_contain_text("1 account(s) activated.")
+    expect(admin.locator(".messagelist")).to_contain_text("1 account activated.")
     expect(admin.locator("#result_list tbody tr", has_text=national_id)).to_contain_text("Active")
 
     # Now Rita logs in and lands on her (empty) appointments.

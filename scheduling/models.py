@@ -102,7 +102,7 @@ class Slot(KeptForever, models.Model):
         ]
 
     def __str__(self) -> str:
-        day = _day(self.date, "D j M Y") if self.date else self.get_weekday_display()
+        day = _day(self.date, "D d M Y") if self.date else self.get_weekday_display()
         return (
             f"{day} {self.start_time:%H:%M}-{self.end_time:%H:%M}"
             f"{'' if self.is_active else gettext(' (retired)')}"
@@ -192,11 +192,11 @@ class TimeOff(KeptForever, models.Model):
 
     @property
     def period_label(self) -> str:
-        """E.g. "Wed 3 Jun 2026, 14:00–18:00" or "Mon 8 Jun – Fri 12 Jun 2026"."""
+        """E.g. "Wed 03 Jun 2026, 14:00–18:00" or "Mon 08 Jun – Fri 12 Jun 2026"."""
         if self.start_date == self.end_date:
-            days = _day(self.start_date, "D j M Y")
+            days = _day(self.start_date, "D d M Y")
         else:
-            days = f"{_day(self.start_date, 'D j M')} – {_day(self.end_date, 'D j M Y')}"
+            days = f"{_day(self.start_date, 'D d M')} – {_day(self.end_date, 'D d M Y')}"
         if self.start_time is None or self.end_time is None:
             return days
         return f"{days}, {self.start_time:%H:%M}–{self.end_time:%H:%M}"
@@ -385,7 +385,7 @@ class Appointment(KeptForever, models.Model):
 
     def __str__(self) -> str:
         local = timezone.localtime(self.starts_at)
-        return f"{_day(local, 'j M Y H:i')} {self.doctor} – {self.patient.full_name}"
+        return f"{_day(local, 'd M Y H:i')} {self.doctor} – {self.patient.full_name}"
 
     @property
     def is_open(self) -> bool:
