@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
@@ -67,6 +68,55 @@ def reason_phrase(status: int) -> str:
         return "Error"
 
 
+def validation_message(error: dict[str, Any]) -> str:
+    """A validation error in the request's language. pydantic's own message (kept in the
+    answer's `errors`, for programs) is English only; the kinds a client meets are said here,
+    with their limits, and any other kind falls back to pydantic's words."""
+    kind = str(error.get("type", ""))
+    ctx = error.get("ctx") or {}
+    if kind == "missing":
+        return _("This field is required.")
+    if kind == "greater_than_equal":
+        return _("It must be %(limit)s or more.") % {"limit": ctx.get("ge")}
+    if kind == "less_than_equal":
+        return _("It must be %(limit)s or less.") % {"limit": ctx.get("le")}
+    if kind == "greater_than":
+        return _("It must be more than %(limit)s.") % {"limit": ctx.get("gt")}
+    if kind == "less_than":
+        return _("It must be less than %(limit)s.") % {"limit": ctx.get("lt")}
+    if kind in ("string_too_long", "too_long"):
+        n = int(ctx.get("max_length", 0))
+        return ngettext(
+            "It may be at most %(n)d character long.", "It may be at most %(n)d characters long.", n
+        ) % {"n": n}
+    if kind in ("string_too_short", "too_short"):
+        n = int(ctx.get("min_length", 0))
+        return ngettext(
+            "It must be at least %(n)d character long.",
+            "It must be at least %(n)d characters long.",
+            n,
+        ) % {"n": n}
+    if kind.startswith(("date_", "datetime_")):
+        return _("It is not a valid date (YYYY-MM-DD).")
+    if kind.startswith("time_"):
+        return _("It is not a valid time (HH:MM).")
+    if kind.startswith("uuid_"):
+        return _("It is not a valid id.")
+    if kind.startswith("int_"):
+        return _("It is not a whole number.")
+    if kind.startswith("bool_"):
+        return _("It is not true or false.")
+    if kind in ("literal_error", "enum"):
+        return _("It is not one of the allowed values.")
+    if kind.startswith("json_"):
+        return _("The body is not valid JSON.")
+    if kind in ("string_type", "model_type", "dict_type", "list_type"):
+        return _("It has the wrong type.")
+    if kind == "value_error" and ctx.get("error"):
+        return str(ctx["error"])  # our own validators' words, in the request's language
+    return str(error.get("msg", ""))
+
+
 def install(api: NinjaAPI) -> None:
     """Replaces ninja's default exception handlers with ours."""
 
@@ -89,7 +139,7 @@ def install(api: NinjaAPI) -> None:
             for error in exc.errors
         ]
         where = ".".join(errors[0]["loc"]) if errors else ""
-        message = str(errors[0]["msg"]) if errors else _("Invalid request.")
+        message = validation_message(exc.errors[0]) if errors else _("Invalid request.")
         detail = f"{where}: {message}" if where else message
         return respond(request, 422, body(422, detail, "validation_error", errors=errors))
 

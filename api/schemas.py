@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext
 from ninja import Schema
 from pydantic import AfterValidator, BeforeValidator, Field, StrictBool, StringConstraints
 
@@ -20,7 +21,7 @@ def _plain_text(value: str) -> str:
     # PostgreSQL refuses NUL in text and a lone surrogate cannot be encoded: refused here
     # as a 422 instead of failing in the database.
     if any(ch == "\x00" or "\ud800" <= ch <= "\udfff" for ch in value):
-        raise ValueError("must not contain NUL or surrogate characters")
+        raise ValueError(gettext("It must not contain NUL or surrogate characters."))
     return value
 
 
@@ -159,7 +160,7 @@ class DependantOut(Schema):
 def _iso_date_only(value: object) -> object:
     # JSON has no dates: a number is not one (pydantic's lax mode would read 0 as 1970-01-01).
     if not isinstance(value, (str, dt.date)):
-        raise ValueError("Give the date as YYYY-MM-DD.")
+        raise ValueError(gettext("Give the date as YYYY-MM-DD."))
     return value
 
 

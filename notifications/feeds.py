@@ -17,9 +17,11 @@ import icalendar
 from django.conf import settings
 from django.db.models import QuerySet
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from accounts.models import User
+from common import i18n
 from notifications import services
 from notifications.emails import uid_for
 from scheduling import selectors
@@ -68,17 +70,27 @@ def _entry(
     event.add("dtstart", appt.starts_at.astimezone(dt.UTC))
     event.add("dtend", appt.ends_at.astimezone(dt.UTC))
     if user.is_doctor:
-        event.add("summary", f"Consultation: {short_name(appt.patient.full_name)}")
+        event.add(
+            "summary",
+            gettext("Consultation: %(patient)s") % {"patient": short_name(appt.patient.full_name)},
+        )
     else:
-        specialty = f" ({doctor.specialty.name})" if doctor.specialty else ""
-        event.add("summary", f"Appointment with {doctor.display_name}{specialty}")
+        # The same words as the e-mailed invitation's SUMMARY (notifications.emails).
+        if doctor.specialty:
+            summary = gettext("Appointment with %(doctor)s (%(specialty)s)") % {
+                "doctor": doctor.display_name,
+                "specialty": doctor.specialty.name,
+            }
+        else:
+            summary = gettext("Appointment with %(doctor)s") % {"doctor": doctor.display_name}
+        event.add("summary", summary)
     if doctor.branch:
         place = ", ".join(p for p in (doctor.branch.name, doctor.branch.address) if p)
         event.add("location", place)
     event.add("status", _STATUS.get(appt.status, "CONFIRMED"))
     link = base + reverse("scheduling:appointment", args=[appt.public_id])
     event.add("url", link, parameters={"VALUE": "URI"})
-    event.add("description", f"Details (sign-in required): {link}")
+    event.add("description", gettext("Details (sign-in required): %(link)s") % {"link": link})
     return event
 
 
@@ -99,7 +111,15 @@ def one(appt: Appointment, user: User, *, base_url: str, now: dt.datetime | None
 
 
 def build(user: User, *, base_url: str, now: dt.datetime | None = None) -> bytes:
-    """The feed as bytes. `base_url` is the site's origin, for each appointment's link."""
+    """The feed as bytes. `base_url` is the site's origin, for each appointment's link.
+
+    In the user's own language: a calendar app fetches the feed without the browser's
+    language cookie or a useful Accept-Language."""
+    with translation.override(i18n.for_user(user)):
+        return _build(user, base_url=base_url, now=now)
+
+
+def _build(user: User, *, base_url: str, now: dt.datetime | None) -> bytes:
     now = now or timezone.now()
     appointments = list(appointments_for(user, now=now))
     sequences = services.calendar_sequences([a.public_id for a in appointments])
@@ -109,7 +129,10 @@ def build(user: User, *, base_url: str, now: dt.datetime | None = None) -> bytes
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
-    cal.add("x-wr-calname", f"{settings.CLINIC_NAME}: my appointments")
+    cal.add(
+        "x-wr-calname",
+        gettext("%(clinic)s: my appointments") % {"clinic": settings.CLINIC_NAME},
+    )
     cal.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
     cal.add("x-published-ttl", REFRESH)
     stamp = now.astimezone(dt.UTC)

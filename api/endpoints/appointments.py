@@ -160,7 +160,11 @@ def book(
     if payload.dependant is not None:
         dependant = Dependant.objects.of(patient).filter(public_id=payload.dependant).first()
         if dependant is None:
-            raise ApiError(422, "unknown_dependant", f"No family member '{payload.dependant}'.")
+            raise ApiError(
+                422,
+                "unknown_dependant",
+                _("No family member '%(dependant)s'.") % {"dependant": payload.dependant},
+            )
     service = None
     if payload.service is not None:
         service = Service.objects.filter(public_id=payload.service).first()

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
 from accounts import selectors as account_selectors
 from accounts.models import DoctorProfile, User
@@ -30,18 +31,18 @@ def errors(*statuses: int, body: bool = False, write: bool = False) -> dict[int,
 def caller(request: HttpRequest) -> User:
     user = getattr(request, "auth", None)
     if not isinstance(user, User):
-        raise ApiError(401, "not_authenticated", "Sign in first.")
+        raise ApiError(401, "not_authenticated", _("Sign in first."))
     return user
 
 
 def require_patient(user: User) -> None:
     if not user.is_patient:
-        raise ApiError(403, "patients_only", "Only patient accounts can do this.")
+        raise ApiError(403, "patients_only", _("Only patient accounts can do this."))
 
 
 def require_admin(user: User) -> None:
     if not user.is_clinic_admin:
-        raise ApiError(403, "admins_only", "Only the clinic's admins can do this.")
+        raise ApiError(403, "admins_only", _("Only the clinic's admins can do this."))
 
 
 def require_front_desk_or_admin(user: User) -> None:
@@ -50,18 +51,18 @@ def require_front_desk_or_admin(user: User) -> None:
         return
     if not user.is_front_desk:
         raise ApiError(
-            403, "front_desk_only", "Only the front desk and the clinic's admins can do this."
+            403, "front_desk_only", _("Only the front desk and the clinic's admins can do this.")
         )
     if account_selectors.front_desk_branch_id(user) is None:
-        raise ApiError(403, "no_branch", "Your account is not attached to a branch yet.")
+        raise ApiError(403, "no_branch", _("Your account is not attached to a branch yet."))
 
 
 def own_doctor_profile(user: User) -> DoctorProfile:
     if not user.is_doctor:
-        raise ApiError(403, "doctors_only", "Only doctors can do this.")
+        raise ApiError(403, "doctors_only", _("Only doctors can do this."))
     profile = selectors.doctor_profile_of(user)
     if profile is None:
-        raise ApiError(403, "no_doctor_profile", "Your doctor profile is not set up yet.")
+        raise ApiError(403, "no_doctor_profile", _("Your doctor profile is not set up yet."))
     return profile
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Prefetch, Q
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Router
 from ninja.params.functions import Query
 
@@ -113,7 +114,7 @@ def list_doctors(
 def _listed_doctor(slug: str) -> DoctorProfile:
     doctor = DoctorProfile.objects.listed().filter(slug=slug).first()
     if doctor is None:
-        raise ApiError(404, "not_found", "No such doctor.")
+        raise ApiError(404, "not_found", _("No such doctor."))
     return doctor
 
 
@@ -145,20 +146,27 @@ def doctor_availability(
     last = availability.horizon_end(today)
     start = start or today
     if start < today:
-        raise ApiError(422, "past_range", f"start is before today ({today.isoformat()}).")
+        raise ApiError(
+            422,
+            "past_range",
+            _("start is before today (%(today)s).") % {"today": today.isoformat()},
+        )
     if start > last:
         raise ApiError(
             422,
             "beyond_horizon",
-            f"Appointments can be booked up to {last.isoformat()}; start is later.",
+            _("Appointments can be booked up to %(last)s; start is later.")
+            % {"last": last.isoformat()},
         )
     if end is None:
         end = start + dt.timedelta(days=DEFAULT_AVAILABILITY_DAYS - 1)
     if end < start:
-        raise ApiError(422, "invalid_range", "end is before start.")
+        raise ApiError(422, "invalid_range", _("end is before start."))
     if (end - start).days >= MAX_AVAILABILITY_DAYS:
         raise ApiError(
-            422, "range_too_long", f"Ask for at most {MAX_AVAILABILITY_DAYS} days at a time."
+            422,
+            "range_too_long",
+            _("Ask for at most %(days)d days at a time.") % {"days": MAX_AVAILABILITY_DAYS},
         )
     end = min(end, last)
     days = availability.days(doctor, start, end)

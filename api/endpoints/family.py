@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Router, Status
 
 from accounts import services
@@ -52,5 +53,5 @@ def remove_family_member(request: HttpRequest, dependant_id: uuid.UUID) -> dict[
     user = caller(request)
     dependant = Dependant.objects.of(user).filter(public_id=dependant_id, is_active=True).first()
     if dependant is None:
-        raise ApiError(404, "not_found", "No such family member.")
+        raise ApiError(404, "not_found", _("No such family member."))
     return dependant_out(services.remove_dependant(dependant=dependant))

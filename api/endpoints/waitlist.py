@@ -8,6 +8,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import Router, Status
 
 from accounts.models import Dependant, DoctorProfile
@@ -54,12 +55,18 @@ def join_waitlist(request: HttpRequest, payload: WaitlistIn) -> Status[dict[str,
     require_patient(user)
     doctor = DoctorProfile.objects.listed().filter(slug=payload.doctor).first()
     if doctor is None:
-        raise ApiError(422, "unknown_doctor", f"No doctor '{payload.doctor}'.")
+        raise ApiError(
+            422, "unknown_doctor", _("No doctor '%(doctor)s'.") % {"doctor": payload.doctor}
+        )
     dependant = None
     if payload.dependant is not None:
         dependant = Dependant.objects.of(user).filter(public_id=payload.dependant).first()
         if dependant is None:
-            raise ApiError(422, "unknown_dependant", f"No family member '{payload.dependant}'.")
+            raise ApiError(
+                422,
+                "unknown_dependant",
+                _("No family member '%(dependant)s'.") % {"dependant": payload.dependant},
+            )
     entry = services.join_waitlist(
         patient=user,
         doctor=doctor,
@@ -80,7 +87,7 @@ def leave_waitlist(request: HttpRequest, entry_id: uuid.UUID) -> dict[str, Any]:
     user = caller(request)
     entry = _entries(user).filter(public_id=entry_id).first()
     if entry is None:
-        raise ApiError(404, "not_found", "No such waitlist entry.")
+        raise ApiError(404, "not_found", _("No such waitlist entry."))
     services.leave_waitlist(entry=entry, by=user)
     return waitlist_entry_out(_entries(user).get(pk=entry.pk), None)
 
@@ -100,7 +107,7 @@ def claim_offer(request: HttpRequest, offer_id: uuid.UUID) -> Status[dict[str, A
         .first()
     )
     if offer is None:
-        raise ApiError(404, "not_found", "No such offer.")
+        raise ApiError(404, "not_found", _("No such offer."))
     made = services.claim_offer(offer=offer, by=user)
     appointment = Appointment.objects.with_people().get(pk=made.pk)
     return Status(201, appointment_out(appointment, now=timezone.now()))

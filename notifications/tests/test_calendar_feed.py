@@ -89,6 +89,50 @@ def test_doctor_feed_names_the_patient_by_first_name_and_initial(
     assert "Alice Patient" not in client.get(feed_url(token)).content.decode()
 
 
+@pytest.mark.parametrize(
+    ("language", "patients", "doctors", "calendar_name"),
+    [
+        (
+            "de",
+            "Termin bei Dr. Dora Doctor (Cardiologist)",
+            "Sprechstunde: Alice P.",
+            "Clinic: meine Termine",
+        ),
+        ("ar", "موعد مع Dr. Dora Doctor (Cardiologist)", "استشارة: Alice P.", "Clinic: مواعيدي"),
+    ],
+)
+def test_a_feed_is_in_its_owners_language_whatever_the_calendar_app_asks(
+    client: Client,
+    dora: DoctorProfile,
+    patient: User,
+    booked: Appointment,
+    settings: object,
+    language: str,
+    patients: str,
+    doctors: str,
+    calendar_name: str,
+) -> None:
+    """A calendar app fetches the feed with no language cookie and its own Accept-Language:
+    each owner's saved language decides, as for their e-mails."""
+    settings.CLINIC_NAME = "Clinic"  # type: ignore[attr-defined]
+    for user in (patient, dora.user):
+        user.language = language
+        user.save(update_fields=["language"])
+    uid = f"{booked.public_id}@clinic"
+
+    mine = client.get(feed_url(accounts_services.issue_calendar_token(user=patient)))
+    doctors_feed = client.get(
+        feed_url(accounts_services.issue_calendar_token(user=dora.user)),
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+
+    assert str(events_of(mine)[uid]["SUMMARY"]) == patients
+    assert str(events_of(doctors_feed)[uid]["SUMMARY"]) == doctors
+    calendar = icalendar.Calendar.from_ical(mine.content)
+    assert str(calendar["X-WR-CALNAME"]) == calendar_name
+    assert "sign-in required" not in mine.content.decode()
+
+
 def test_moves_and_cancellation_keep_the_uid_and_count_the_sequence_as_the_emails_do(
     client: Client, patient: User, dora: DoctorProfile, booked: Appointment
 ) -> None:
