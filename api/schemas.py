@@ -546,7 +546,8 @@ def waitlist_entry_out(entry: WaitlistEntry, offer: WaitlistOffer | None) -> dic
         "end_date": entry.end_date,
         "earliest": entry.earliest,
         "latest": entry.latest,
-        "status": entry.status,
+        # "offered" is derived: the entry waits, and an offer holds a time for it now.
+        "status": entry.shown_status(offer is not None),
         "dependant": (
             {
                 "id": dependant.public_id,

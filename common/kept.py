@@ -58,6 +58,14 @@ class RecordedQuerySet(models.QuerySet[_M]):
         raise UnrecordedWrite(self.model, "bulk_update")
 
 
+class NeverDeletedQuerySet(models.QuerySet[_M]):
+    """A queryset whose rows are never hard-deleted, for a model the audit trail does not
+    follow (its rows may be written in bulk)."""
+
+    def delete(self) -> NoReturn:
+        raise NeverDeleted(self.model)
+
+
 class KeptQuerySet(RecordedQuerySet[_M]):
     """A recorded queryset whose rows are never hard-deleted either."""
 

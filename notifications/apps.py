@@ -14,7 +14,7 @@ class NotificationsConfig(AppConfig):
         from scheduling import events
 
         events.subscribe(services.on_appointment_event)
-        events.subscribe_offers(services.on_waitlist_offer)
+        events.subscribe_offers(services.on_waitlist_offers)
         if services.on_account_activated not in accounts_services.on_activated:
             accounts_services.on_activated.append(services.on_account_activated)
         if services.on_account_registered not in accounts_services.on_registered:

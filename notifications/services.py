@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
+from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
@@ -28,7 +29,7 @@ from accounts.models import DoctorProfile, User
 from common import i18n
 from notifications.models import Delivery, Event, EventType, WebhookEndpoint
 from scheduling import clock
-from scheduling.models import Appointment, WaitlistOffer
+from scheduling.models import Appointment, WaitlistEntry, WaitlistOffer
 
 logger = logging.getLogger(__name__)
 
@@ -223,14 +224,18 @@ _WANTS = {
 }
 
 
-def _insert_deliveries(event: Event, mails: list[tuple[str, str]]) -> list[int]:
-    """One statement for all of an event's deliveries: a webhook delivery to each active
-    endpoint that wants the event (selected by the INSERT itself: the endpoints are not read
-    into Python for each event), then each e-mail. Each column holds what Delivery.save()
-    would write, defaults included; the ones still empty (NULL) are left out. Returns the
-    new ids."""
+def _insert_deliveries(batch: list[tuple[Event, list[tuple[str, str]]]]) -> list[int]:
+    """One statement for all the deliveries of a batch of events of one type (usually one
+    event; a change that offers many waitlist times at once writes all theirs): a webhook
+    delivery of each event to each active endpoint that wants the type (selected by the
+    INSERT itself: the endpoints are not read into Python), then each e-mail. Each column
+    holds what Delivery.save() would write, defaults included; the ones still empty (NULL)
+    are left out. Returns the new ids."""
+    events = [event for event, _mails in batch]
+    (event_type,) = {event.type for event in events}
     endpoint = Delivery._meta.get_field("endpoint")
-    hook = Delivery(event=event, channel=Delivery.Channel.WEBHOOK)
+    event_column = Delivery._meta.get_field("event")
+    hook = Delivery(event=events[0], channel=Delivery.Channel.WEBHOOK)
     fields = [
         f
         for f in Delivery._meta.concrete_fields
@@ -240,19 +245,27 @@ def _insert_deliveries(event: Event, mails: list[tuple[str, str]]) -> list[int]:
     def values(delivery: Delivery) -> list[Any]:
         return [f.get_db_prep_save(f.pre_save(delivery, True), connection) for f in fields]
 
-    params = [v for f, v in zip(fields, values(hook), strict=True) if f is not endpoint]
-    params.append(event.type)
+    columns = ("e.id" if f is endpoint else "ev.id" if f is event_column else "%s" for f in fields)
+    params = [
+        v
+        for f, v in zip(fields, values(hook), strict=True)
+        if f is not endpoint and f is not event_column
+    ]
+    params += [Event._meta.pk.get_db_prep_value(event.pk, connection) for event in events]
+    params.append(event_type)
     sql = (
         f"INSERT INTO {Delivery._meta.db_table} ({', '.join(str(f.column) for f in fields)})"  # noqa: S608
-        f" SELECT {', '.join('e.id' if f is endpoint else '%s' for f in fields)}"
-        f" FROM {WebhookEndpoint._meta.db_table} e"
-        f" WHERE e.is_active AND {_WANTS[connection.vendor]}"
+        f" SELECT {', '.join(columns)}"
+        f" FROM {WebhookEndpoint._meta.db_table} e, {Event._meta.db_table} ev"
+        f" WHERE ev.id IN ({', '.join('%s' for _ in events)})"
+        f" AND e.is_active AND {_WANTS[connection.vendor]}"
     )
-    for to, kind in mails:
-        sql += f" UNION ALL SELECT {', '.join('%s' for _ in fields)}"
-        params += values(
-            Delivery(event=event, channel=Delivery.Channel.EMAIL, recipient=to, mail=kind)
-        )
+    for event, mails in batch:
+        for to, kind in mails:
+            sql += f" UNION ALL SELECT {', '.join('%s' for _ in fields)}"
+            params += values(
+                Delivery(event=event, channel=Delivery.Channel.EMAIL, recipient=to, mail=kind)
+            )
     with connection.cursor() as cursor:
         cursor.execute(sql + " RETURNING id", params)
         return [pk for (pk,) in cursor.fetchall()]
@@ -261,7 +274,7 @@ def _insert_deliveries(event: Event, mails: list[tuple[str, str]]) -> list[int]:
 def _save(event: Event, mails: list[tuple[str, str]], *, hand_off: bool) -> Event:
     event.save(force_insert=True)
     _ensure_environment_endpoint()
-    ids = _insert_deliveries(event, [(to, kind) for to, kind in mails if to])
+    ids = _insert_deliveries([(event, [(to, kind) for to, kind in mails if to])])
     if hand_off:
         _hand_off(ids)
     return event
@@ -420,28 +433,43 @@ def offer_data(offer: WaitlistOffer) -> dict[str, Any]:
 
 
 @transaction.atomic(savepoint=False)
-def record_waitlist_offer(*, offer: WaitlistOffer, now: dt.datetime | None = None) -> Event:
-    """The `waitlist.offered` webhook and the patient's e-mail with the link, in the
-    transaction that made the offer."""
+def record_waitlist_offers(
+    *, offers: Sequence[WaitlistOffer], now: dt.datetime | None = None
+) -> list[Event]:
+    """The `waitlist.offered` webhook and the patient's e-mail with the link for each offer,
+    in the transaction that made the offers; written in bulk (a doctor's new hours may offer
+    dozens of times at once), a fixed number of statements whatever their number."""
+    if not offers:
+        return []
     now = now or timezone.now()
-    offer = WaitlistOffer.objects.select_related(
-        "entry__patient", "entry__dependant", "doctor__user", "doctor__specialty", "doctor__branch"
-    ).get(pk=offer.pk)
-    event_id = uuid.uuid4()
-    event = Event(
-        id=event_id,
-        type=EventType.WAITLIST_OFFERED,
-        payload=_envelope(event_id, EventType.WAITLIST_OFFERED, now, offer_data(offer)),
-        created_at=now,
-        user_email=offer.entry.patient.email,
+    # What the payloads name, read once for the whole batch.
+    entries = WaitlistEntry.objects.select_related("patient", "dependant").in_bulk(
+        {offer.entry_id for offer in offers}
     )
-    return _save(
-        event, [(offer.entry.patient.email, Delivery.Mail.WAITLIST_OFFERED)], hand_off=True
+    doctors = DoctorProfile.objects.select_related("user", "specialty", "branch").in_bulk(
+        {offer.doctor_id for offer in offers}
     )
+    batch: list[tuple[Event, list[tuple[str, str]]]] = []
+    for offer in offers:
+        offer.entry, offer.doctor = entries[offer.entry_id], doctors[offer.doctor_id]
+        email = offer.entry.patient.email
+        event_id = uuid.uuid4()
+        event = Event(
+            id=event_id,
+            type=EventType.WAITLIST_OFFERED,
+            payload=_envelope(event_id, EventType.WAITLIST_OFFERED, now, offer_data(offer)),
+            created_at=now,
+            user_email=email,
+        )
+        batch.append((event, [(email, Delivery.Mail.WAITLIST_OFFERED)] if email else []))
+    events = Event.objects.bulk_create([event for event, _mails in batch])
+    _ensure_environment_endpoint()
+    _hand_off(_insert_deliveries(batch))
+    return events
 
 
-def on_waitlist_offer(event_type: str, offer: WaitlistOffer) -> None:
-    record_waitlist_offer(offer=offer)
+def on_waitlist_offers(event_type: str, offers: Sequence[WaitlistOffer]) -> None:
+    record_waitlist_offers(offers=offers)
 
 
 def calendar_sequences(public_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:

@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -41,8 +41,10 @@ def publish(event_type: str, appointment: Appointment, **details: Any) -> None:
         listener(event_type, appointment, details)
 
 
-# A freed time offered to a waiting patient: not an appointment yet, so listeners of its own.
-OfferListener = Callable[[str, "WaitlistOffer"], None]
+# Freed times offered to waiting patients: not appointments yet, so listeners of their own.
+# One call for all the offers one change makes (new weekly hours make dozens at once), so a
+# listener can write them in bulk.
+OfferListener = Callable[[str, "Sequence[WaitlistOffer]"], None]
 _offer_listeners: list[OfferListener] = []
 
 
@@ -56,6 +58,6 @@ def unsubscribe_offers(listener: OfferListener) -> None:
         _offer_listeners.remove(listener)
 
 
-def publish_offer(event_type: str, offer: WaitlistOffer) -> None:
+def publish_offers(event_type: str, offers: Sequence[WaitlistOffer]) -> None:
     for listener in _offer_listeners:
-        listener(event_type, offer)
+        listener(event_type, offers)

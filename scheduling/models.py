@@ -5,14 +5,14 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import formats, timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Dependant, DoctorProfile, User
 from common.i18n import date_format_for
-from common.kept import KeptForever, KeptQuerySet
+from common.kept import KeptForever, KeptQuerySet, NeverDeletedQuerySet
 
 
 def _day(value: dt.date, fmt: str) -> str:
@@ -420,12 +420,19 @@ class Appointment(KeptForever, models.Model):
 
 
 class WaitlistEntryQuerySet(KeptQuerySet["WaitlistEntry"]):
-    def waiting(self) -> WaitlistEntryQuerySet:
+    def current(self) -> WaitlistEntryQuerySet:
+        """Still on the list: waiting, or holding an offer (neither booked nor left)."""
         return self.filter(status=WaitlistEntry.Status.WAITING)
 
-    def current(self) -> WaitlistEntryQuerySet:
-        """Still on the list: waiting, or holding an offer."""
-        return self.filter(status__in=WaitlistEntry.CURRENT)
+    def in_line(self, now: dt.datetime) -> WaitlistEntryQuerySet:
+        """Waiting for a time to be offered: on the list and holding no offer now. An offer
+        whose hold ran out holds nothing, so its patient is back in line at that instant,
+        with no job run (the clock decides, as for the time itself)."""
+        return self.current().exclude(Exists(_holding_for_entry(now)))
+
+    def with_offer_held(self, now: dt.datetime) -> WaitlistEntryQuerySet:
+        """Each entry with `offer_held`: whether an offer holds a time for it now."""
+        return self.annotate(offer_held=Exists(_holding_for_entry(now)))
 
     def for_patient(self, patient: User) -> WaitlistEntryQuerySet:
         return self.filter(patient=patient)
@@ -437,12 +444,14 @@ class WaitlistEntry(KeptForever, models.Model):
     offered to the first waiting patient it suits (WaitlistOffer)."""
 
     class Status(models.TextChoices):
+        # "Offered a time" is not stored: it is what an offer holding a time now says (see
+        # `shown_status`), and a stored copy went stale the moment the hold ran out.
         WAITING = "waiting", _("Waiting")
-        OFFERED = "offered", _("Offered a time")
         BOOKED = "booked", _("Booked")
         LEFT = "left", _("Left the waitlist")
 
-    CURRENT = (Status.WAITING, Status.OFFERED)
+    OFFERED = "offered"
+    OFFERED_LABEL = _("Offered a time")
 
     public_id = models.UUIDField(_("public ID"), default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey(
@@ -494,7 +503,7 @@ class WaitlistEntry(KeptForever, models.Model):
                 name="scheduling_waitlist_times_in_order",
             ),
             models.CheckConstraint(
-                condition=Q(status__in=["waiting", "offered", "booked", "left"]),
+                condition=Q(status__in=["waiting", "booked", "left"]),
                 name="scheduling_waitlist_status_valid",
             ),
         ]
@@ -513,7 +522,17 @@ class WaitlistEntry(KeptForever, models.Model):
 
     @property
     def is_current(self) -> bool:
-        return self.status in self.CURRENT
+        return self.status == self.Status.WAITING
+
+    def shown_status(self, offer_held: bool) -> str:
+        """The status as the patient reads it: "offered" while an offer holds a time for a
+        waiting entry (`offer_held`, from WaitlistOffer.holding or `with_offer_held`)."""
+        return self.OFFERED if offer_held and self.is_current else self.status
+
+    def shown_status_label(self, offer_held: bool) -> str:
+        if self.shown_status(offer_held) == self.OFFERED:
+            return str(self.OFFERED_LABEL)
+        return self.get_status_display()
 
     def suits(self, date: dt.date, start: dt.time, end: dt.time) -> bool:
         """Whether a time on that date falls in the range and the times of day asked for."""
@@ -524,10 +543,17 @@ class WaitlistEntry(KeptForever, models.Model):
         )
 
 
-class WaitlistOfferQuerySet(KeptQuerySet["WaitlistOffer"]):
+# Not in the audit trail (audit.tracked): an offer's record is its outbox event,
+# waitlist.offered, written in the same transaction. Its rows are never deleted, and are
+# written in bulk when new hours open many times at once (scheduling.services._offer_times).
+class WaitlistOfferQuerySet(NeverDeletedQuerySet["WaitlistOffer"]):
     def holding(self, now: dt.datetime) -> WaitlistOfferQuerySet:
         """Offers that hold their time now: open and not run out."""
         return self.filter(status=WaitlistOffer.Status.OPEN, expires_at__gt=now)
+
+
+def _holding_for_entry(now: dt.datetime) -> WaitlistOfferQuerySet:
+    return WaitlistOffer.objects.holding(now).filter(entry=OuterRef("pk"))
 
 
 class WaitlistOffer(KeptForever, models.Model):

@@ -681,7 +681,7 @@ def cancel(
     appt.save()
     availability.changed(appt.doctor)
     events.publish(events.CANCELLED, appt)
-    _offer_time(doctor=doctor, slot=appt.slot, date=appt.date, now=now)
+    _offer_freed(doctor, appt.slot_id, appt.date, now)
     return appt
 
 
@@ -890,7 +890,7 @@ def add_slot(
     """A new slot: weekly on `weekday`, or on `date` only (an extra time). A doctor's
     active slots never overlap."""
     # Serialises slot edits of one doctor so two overlapping adds cannot both pass the check.
-    _lock_doctor_calendar(doctor.pk)
+    locked = _lock_doctor_calendar(doctor.pk)
     today = clock.today()
     if date is not None:
         if date < today:
@@ -908,7 +908,7 @@ def add_slot(
         doctor=doctor, weekday=weekday, date=date, start_time=start_time, end_time=end_time
     )
     availability.changed(doctor)
-    _offer_new_slots(doctor, [slot], timezone.now())
+    _offer_new_slots(locked, [slot], timezone.now())
     return slot
 
 
@@ -1169,7 +1169,7 @@ def set_working_hours(
     those that no longer fit (see `plan_working_hours`). With `expected` (the fingerprint
     of a preview), raises PlanChanged instead when the plan is no longer that one."""
     now = now or timezone.now()
-    _lock_doctor_calendar(doctor.pk)
+    locked = _lock_doctor_calendar(doctor.pk)
     plan = plan_working_hours(doctor=doctor, hours=hours, visit_minutes=visit_minutes, now=now)
     if expected is not None and expected != plan.fingerprint:
         raise PlanChanged(plan)
@@ -1184,7 +1184,7 @@ def set_working_hours(
     ]
     if plan.changes_anything:
         availability.changed(doctor)
-    _offer_new_slots(doctor, made, now)
+    _offer_new_slots(locked, made, now)
     return plan
 
 
@@ -1198,7 +1198,7 @@ def add_extra_hours(
 ) -> list[Slot]:
     """Slots on one date only (a one-off Saturday clinic), each range cut into visits, all
     made or none. They are booked like weekly slots, under the same unique constraint."""
-    _lock_doctor_calendar(doctor.pk)
+    locked = _lock_doctor_calendar(doctor.pk)
     today = clock.today()
     if date < today:
         raise SchedulingError(_("Extra hours cannot be in the past."), "past")
@@ -1238,7 +1238,7 @@ def add_extra_hours(
             )
         )
     availability.changed(doctor)
-    _offer_new_slots(doctor, made, timezone.now())
+    _offer_new_slots(locked, made, timezone.now())
     return made
 
 
@@ -1306,15 +1306,30 @@ def add_time_off(
 
 
 @transaction.atomic
-def remove_time_off(*, time_off: TimeOff) -> TimeOff:
-    """Opens the days for booking again; the row stays, inactive."""
-    period = (
-        TimeOff.objects.select_for_update(of=("self",)).select_related("doctor").get(pk=time_off.pk)
-    )
+def remove_time_off(*, time_off: TimeOff, now: dt.datetime | None = None) -> TimeOff:
+    """Opens the days for booking again; the row stays, inactive. The times it opens are
+    offered to the doctor's waitlist."""
+    now = now or timezone.now()
+    # The doctor first, as every calendar change locks it: the times opened are offered
+    # with no booking slipping in between.
+    doctor = _lock_doctor_calendar(time_off.doctor_id)
+    period = TimeOff.objects.select_for_update(of=("self",)).get(pk=time_off.pk)
     if period.is_active:
         period.is_active = False
         period.save(update_fields=["is_active"])
-        availability.changed(period.doctor)
+        availability.changed(doctor)
+        start_time, end_time = period.start_time, period.end_time
+        _offer_times(
+            doctor,
+            now,
+            start=period.start_date,
+            end=period.end_date,
+            wanted=lambda o: (
+                start_time is None
+                or end_time is None
+                or (o.slot.start_time < end_time and start_time < o.slot.end_time)
+            ),
+        )
     time_off.is_active = False
     return time_off
 
@@ -1489,20 +1504,28 @@ def leave_waitlist(*, entry: WaitlistEntry, by: User, now: dt.datetime | None = 
     now = now or timezone.now()
     if entry.patient_id != by.pk:
         raise NotAllowed
-    _lock_doctor(entry.doctor_id)
+    doctor = _lock_doctor(entry.doctor_id)
     locked = WaitlistEntry.objects.select_for_update(of=("self",)).get(pk=entry.pk)
     if not locked.is_current:
         return
     held = list(
-        WaitlistOffer.objects.select_for_update(of=("self",))
-        .select_related("slot", "doctor")
-        .filter(entry=locked, status=WaitlistOffer.Status.OPEN)
+        WaitlistOffer.objects.select_for_update(of=("self",)).filter(
+            entry=locked, status=WaitlistOffer.Status.OPEN
+        )
     )
     locked.status, locked.left_at = WaitlistEntry.Status.LEFT, now
     locked.save(update_fields=["status", "left_at"])
     for offer in held:
         _close_offer(offer, WaitlistOffer.Status.PASSED, now)
-        _offer_time(doctor=offer.doctor, slot=offer.slot, date=offer.date, now=now)
+    if held:
+        freed = {(o.slot_id, o.date) for o in held}
+        _offer_times(
+            doctor,
+            now,
+            start=min(o.date for o in held),
+            end=max(o.date for o in held),
+            wanted=lambda o: (o.slot.pk, o.date) in freed,
+        )
 
 
 def _close_offer(
@@ -1512,97 +1535,162 @@ def _close_offer(
     offer.save(update_fields=["status", "closed_at", "appointment"])
 
 
-def _offer_time(
-    *, doctor: DoctorProfile, slot: Slot, date: dt.date, now: dt.datetime
-) -> WaitlistOffer | None:
-    """Offers the doctor's free time to the first waiting patient it suits, holding it for
-    them for WAITLIST_HOLD_MINUTES. Runs in the transaction that freed it, the doctor locked
-    (bookings take the same lock, so none slips in between the check and the hold)."""
-    waiting = list(
-        WaitlistEntry.objects.waiting()
-        .filter(doctor=doctor, start_date__lte=date, end_date__gte=date)
+def _may_wait(entry: WaitlistEntry) -> bool:
+    """Whether the entry's patient may still be offered a time (the booking's rules of the
+    person: an active patient account; a family member still theirs and unlinked)."""
+    patient, dependant = entry.patient, entry.dependant
+    return (
+        patient.is_active
+        and patient.role == User.Role.PATIENT
+        and (
+            dependant is None
+            or (
+                dependant.guardian_id == patient.pk
+                and dependant.is_active
+                and dependant.user_id is None
+            )
+        )
+    )
+
+
+def _offer_times(
+    doctor: DoctorProfile,
+    now: dt.datetime,
+    *,
+    start: dt.date,
+    end: dt.date,
+    wanted: Callable[[availability.Opening], bool],
+) -> list[WaitlistOffer]:
+    """Offers the doctor's free times from `start` to `end` that `wanted` picks (the ones
+    just opened) to the patients in line on the doctor's waitlist, holding each for its
+    patient for WAITLIST_HOLD_MINUTES: the times in order, each to the first patient in line
+    (by joining time) whom it suits and who may book it, each patient one time at most.
+
+    Runs in the transaction that opened the times, the doctor locked: bookings take the same
+    lock, so none slips in between these reads and the holds, and the partial unique index
+    on open offers is the last word on "one holder". A fixed number of queries whatever the
+    number of times and patients (a doctor's new weekly hours open hundreds of times up to
+    the horizon): the patients in line, the doctor's calendar (availability's three reads),
+    the offers made before for those times, the persons' own appointments at those times;
+    then the writes, each one statement for all the offers (the offers, the outbox's events
+    and their deliveries). Returns the offers made."""
+    today = timezone.localdate(now, clock.clinic_tz())
+    start, end = max(start, today), min(end, availability.horizon_end(today))
+    if start > end or not (doctor.accepting_bookings and doctor.user.is_active):
+        return []
+    line = [
+        entry
+        for entry in WaitlistEntry.objects.in_line(now)
+        .filter(doctor=doctor, start_date__lte=end, end_date__gte=start)
         .select_related("patient", "dependant")
         .order_by("created_at", "pk")
-    )
-    waiting = [e for e in waiting if e.suits(date, slot.start_time, slot.end_time)]
-    if not waiting:
-        return None
-    if Appointment.objects.holding_slot().filter(doctor=doctor, slot=slot, date=date).exists():
-        return None
-    current = (
-        WaitlistOffer.objects.select_for_update(of=("self",))
-        .select_related("entry")
-        .filter(doctor=doctor, slot=slot, date=date, status=WaitlistOffer.Status.OPEN)
-        .first()
-    )
-    if current is not None:
-        if current.expires_at > now:
-            return None  # held for someone already
-        _pass_on(current, now)
-    tried = set(
-        WaitlistOffer.objects.filter(doctor=doctor, slot=slot, date=date).values_list(
-            "entry_id", flat=True
+        if _may_wait(entry)
+    ]
+    if not line:
+        return []
+    start = max(start, min(entry.start_date for entry in line))
+    end = min(end, max(entry.end_date for entry in line))
+    times = [
+        opening
+        for day in availability.calendar(doctor, start, end, now=now)
+        for opening in day.openings
+        if opening.is_free and wanted(opening)
+    ]
+    if not times:
+        return []
+    # The offers made before for these times: one still holding keeps its time; one that ran
+    # out is closed as the time goes to the next patient; a patient offered a time once is
+    # not offered it again.
+    keys = {(o.slot.pk, o.date) for o in times}
+    held: set[tuple[int, dt.date]] = set()
+    ran_out: dict[tuple[int, dt.date], int] = {}
+    tried: dict[tuple[int, dt.date], set[int]] = {}
+    for pk, entry_id, slot_id, date, status, expires_at in WaitlistOffer.objects.filter(
+        doctor=doctor, date__gte=start, date__lte=end, slot_id__in={k[0] for k in keys}
+    ).values_list("pk", "entry_id", "slot_id", "date", "status", "expires_at"):
+        key = (slot_id, date)
+        tried.setdefault(key, set()).add(entry_id)
+        if status == WaitlistOffer.Status.OPEN:
+            if expires_at > now:
+                held.add(key)
+            else:
+                ran_out[key] = pk
+    # Each person's open appointments over the span of the times (the overlap rule).
+    busy: dict[tuple[int, int | None], list[tuple[dt.datetime, dt.datetime]]] = {}
+    for patient_id, dependant_id, starts_at, ends_at in (
+        Appointment.objects.open()
+        .filter(
+            patient_id__in={entry.patient_id for entry in line},
+            starts_at__lt=max(o.ends_at for o in times),
+            ends_at__gt=times[0].starts_at,
         )
-    )
-    for entry in waiting:
-        if entry.pk in tried:
+        .values_list("patient_id", "dependant_id", "starts_at", "ends_at")
+    ):
+        busy.setdefault((patient_id, dependant_id), []).append((starts_at, ends_at))
+
+    offers: list[WaitlistOffer] = []
+    passed: list[int] = []
+    hold_until = _hold_until(now)
+    for opening in times:
+        key = (opening.slot.pk, opening.date)
+        if key in held:
             continue
-        try:
-            starts_at, ends_at = check_bookable(
-                patient=entry.patient,
-                doctor=doctor,
-                slot=slot,
-                date=date,
-                now=now,
-                dependant=entry.dependant,
+        for entry in line:
+            if (
+                entry.pk in tried.get(key, ())
+                or not entry.suits(opening.date, opening.slot.start_time, opening.slot.end_time)
+                or any(
+                    s < opening.ends_at and e > opening.starts_at
+                    for s, e in busy.get((entry.patient_id, entry.dependant_id), ())
+                )
+            ):
+                continue
+            offers.append(
+                WaitlistOffer(
+                    entry=entry,
+                    doctor=doctor,
+                    slot_id=opening.slot.pk,
+                    date=opening.date,
+                    starts_at=opening.starts_at,
+                    ends_at=opening.ends_at,
+                    expires_at=hold_until,
+                )
             )
-        except SchedulingError:
-            continue
-        offer = WaitlistOffer.objects.create(
-            entry=entry,
-            doctor=doctor,
-            slot=slot,
-            date=date,
-            starts_at=starts_at,
-            ends_at=ends_at,
-            expires_at=_hold_until(now),
+            if key in ran_out:
+                passed.append(ran_out[key])
+            line.remove(entry)
+            break
+        if not line:
+            break
+    if passed:
+        WaitlistOffer.objects.filter(pk__in=passed, status=WaitlistOffer.Status.OPEN).update(
+            status=WaitlistOffer.Status.PASSED, closed_at=now
         )
-        entry.status = WaitlistEntry.Status.OFFERED
-        entry.save(update_fields=["status"])
-        events.publish_offer(events.WAITLIST_OFFERED, offer)
-        return offer
-    return None
+    if offers:
+        WaitlistOffer.objects.bulk_create(offers)
+        events.publish_offers(events.WAITLIST_OFFERED, offers)
+    return offers
 
 
-def _pass_on(offer: WaitlistOffer, now: dt.datetime) -> None:
-    """An offer that ran out: closed, and its patient waits again (for other times)."""
-    _close_offer(offer, WaitlistOffer.Status.PASSED, now)
-    entry = offer.entry
-    if entry.status == WaitlistEntry.Status.OFFERED:
-        entry.status = WaitlistEntry.Status.WAITING
-        entry.save(update_fields=["status"])
+def _offer_freed(doctor: DoctorProfile, slot_id: int, date: dt.date, now: dt.datetime) -> None:
+    """One time of the doctor's came free (a cancellation, an offer passed on)."""
+    _offer_times(doctor, now, start=date, end=date, wanted=lambda o: o.slot.pk == slot_id)
 
 
 def _offer_new_slots(doctor: DoctorProfile, slots: Sequence[Slot], now: dt.datetime) -> None:
-    """New times of the doctor (extra hours, new weekly slots): each waiting patient is
-    offered the first one that suits them."""
-    if not slots or not WaitlistEntry.objects.waiting().filter(doctor=doctor).exists():
+    """New times of the doctor (extra hours, new weekly slots), up to the booking horizon:
+    each patient in line is offered the first one that suits them."""
+    if not slots:
         return
+    new = {slot.pk for slot in slots}
     today = timezone.localdate(now, clock.clinic_tz())
-    last = availability.horizon_end(today)
-    times: list[tuple[dt.date, dt.time, Slot]] = []
-    for slot in slots:
-        if slot.date is not None:
-            times.append((slot.date, slot.start_time, slot))
-            continue
-        day = today + dt.timedelta(days=(slot.weekday - today.weekday()) % 7)
-        while day <= last:
-            times.append((day, slot.start_time, slot))
-            day += dt.timedelta(days=7)
-    for date, _start, slot in sorted(times, key=lambda t: (t[0], t[1])):
-        if not WaitlistEntry.objects.waiting().filter(doctor=doctor).exists():
-            return
-        _offer_time(doctor=doctor, slot=slot, date=date, now=now)
+    _offer_times(
+        doctor,
+        now,
+        start=min((slot.date or today) for slot in slots),
+        end=availability.horizon_end(today),
+        wanted=lambda o: o.slot.pk in new,
+    )
 
 
 def claim_offer(
@@ -1653,8 +1741,9 @@ def _claim(*, offer: WaitlistOffer, by: User, reason: str, now: dt.datetime) -> 
 
 def pass_on_expired_offers(*, now: dt.datetime | None = None) -> int:
     """Offers that ran out go to the next waiting patient. Not needed for correctness (a
-    time whose hold ran out is bookable by anyone at once); the worker runs it so that the
-    next patient hears of it. Returns how many were passed on."""
+    time whose hold ran out is bookable by anyone at once, and its patient is back in line
+    at once: WaitlistEntryQuerySet.in_line); the worker runs it so that the next patient
+    hears of it. Returns how many were passed on."""
     now = now or timezone.now()
     passed = 0
     expired = WaitlistOffer.objects.filter(status=WaitlistOffer.Status.OPEN, expires_at__lte=now)
@@ -1668,7 +1757,7 @@ def pass_on_expired_offers(*, now: dt.datetime | None = None) -> int:
             )
             if offer.status != WaitlistOffer.Status.OPEN or offer.expires_at > now:
                 continue
-            _pass_on(offer, now)
+            _close_offer(offer, WaitlistOffer.Status.PASSED, now)
             passed += 1
-            _offer_time(doctor=doctor, slot=offer.slot, date=offer.date, now=now)
+            _offer_freed(doctor, offer.slot_id, offer.date, now)
     return passed

@@ -90,6 +90,7 @@ def my_waitlists(request: AuthenticatedRequest) -> HttpResponse:
     }
     for entry in entries:
         entry.offer = offers.get(entry.pk)  # type: ignore[attr-defined]
+        entry.status_label = entry.shown_status_label(entry.pk in offers)  # type: ignore[attr-defined]
     return render(request, "scheduling/waitlists.html", {"entries": entries, "now": now})
 
 

@@ -57,7 +57,6 @@ def scene(
         doctor=dora,
         start_date=TODAY,
         end_date=TODAY + dt.timedelta(days=20),
-        status=WaitlistEntry.Status.OFFERED,
     )
     wednesday = SlotFactory(
         doctor=dora, weekday=2, start_time=dt.time(15), end_time=dt.time(15, 30)

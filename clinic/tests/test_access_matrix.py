@@ -215,7 +215,6 @@ def scene(dora: DoctorProfile, monday_9: Slot, admin_user: User) -> Scene:
         doctor=dora,
         start_date=TODAY,
         end_date=TODAY + dt.timedelta(days=20),
-        status=WaitlistEntry.Status.OFFERED,
     )
     held = dt.date(2026, 6, 10)
     starts_at, ends_at = clock.slot_window(held, dt.time(15), dt.time(15, 30))  # type: ignore[misc]

@@ -14,11 +14,13 @@ import time_machine
 from django.core import mail
 from django.db import IntegrityError, transaction
 from django.test import Client
+from django.utils import timezone
 from pytest_django.fixtures import Settings
 
 from accounts import services as accounts
 from accounts.models import DoctorProfile, User
 from accounts.tests.factories import PatientFactory
+from api.tests.conftest import ApiClient
 from notifications.models import Delivery, Event
 from notifications.tests.conftest import run_worker
 from scheduling import services
@@ -72,8 +74,11 @@ def test_a_cancelled_time_is_offered_to_the_first_waiting_patient_by_mail_and_we
     offer = WaitlistOffer.objects.get()
     assert (offer.entry, offer.slot, offer.date) == (first, booked.slot, NEXT_MONDAY)
     assert offer.expires_at == NOW + dt.timedelta(minutes=30)
-    first.refresh_from_db()
-    assert first.status == WaitlistEntry.Status.OFFERED
+    # "Offered" is what the holding offer says; the entry itself still waits.
+    shown = WaitlistEntry.objects.with_offer_held(NOW).get(pk=first.pk)
+    assert (shown.status, shown.offer_held) == (WaitlistEntry.Status.WAITING, True)
+    assert shown.shown_status(shown.offer_held) == "offered"
+    assert first not in WaitlistEntry.objects.in_line(NOW)
     event = Event.objects.get(type="waitlist.offered")
     data = event.payload["data"]
     assert data["offer"]["id"] == str(offer.public_id)
@@ -160,6 +165,54 @@ def test_the_worker_passes_an_expired_offer_to_the_next_waiting_patient(
     first.refresh_from_db()
     assert first.status == WaitlistEntry.Status.WAITING  # still waiting, for other times
     assert [m.to for m in mail.outbox if "is free" in m.subject] == [[carol.email], [dave.email]]
+
+
+def test_an_expired_offer_puts_the_patient_back_in_line_with_no_job_run(
+    client: Client,
+    booked: Appointment,
+    patient: User,
+    other_patient: User,
+    dora: DoctorProfile,
+    carol: User,
+) -> None:
+    entry = wait(carol, dora)
+    later = SlotFactory(doctor=dora, weekday=0, start_time=dt.time(11), end_time=dt.time(11, 30))
+    second = services.book(patient=other_patient, doctor=dora, slot=later, date=NEXT_MONDAY)
+    services.cancel(appointment=booked, by=patient)
+    first_offer = WaitlistOffer.objects.get()
+    client.force_login(carol)
+    while_held = client.get("/waitlist/").text
+    assert "Offered a time" in while_held
+    assert [e["status"] for e in ApiClient(carol).get("/waitlist").json()] == ["offered"]
+
+    with time_machine.travel(NOW + dt.timedelta(minutes=31), tick=False):
+        # No worker has run: the hold ran out all the same, and so did "offered".
+        assert entry in WaitlistEntry.objects.in_line(timezone.now())
+        assert "Offered a time" not in client.get("/waitlist/").text
+        assert [e["status"] for e in ApiClient(carol).get("/waitlist").json()] == ["waiting"]
+        # She is in line again: the next time that frees up is hers.
+        services.cancel(appointment=second, by=other_patient)
+        offers = list(WaitlistOffer.objects.order_by("created_at", "pk"))
+
+    assert [(o.entry, o.slot, o.status) for o in offers] == [
+        (entry, booked.slot, WaitlistOffer.Status.OPEN),  # ran out; the worker tidies it
+        (entry, later, WaitlistOffer.Status.OPEN),
+    ]
+    assert offers[0] == first_offer
+
+
+def test_removing_time_off_offers_the_times_it_opens(
+    quiet: Settings, dora: DoctorProfile, monday_9: Slot, carol: User
+) -> None:
+    away = services.add_time_off(doctor=dora, start_date=NEXT_MONDAY, end_date=NEXT_MONDAY)
+    entry = wait(carol, dora)
+    assert not WaitlistOffer.objects.exists()
+
+    services.remove_time_off(time_off=away)
+
+    offer = WaitlistOffer.objects.get()
+    assert (offer.entry, offer.slot, offer.date) == (entry, monday_9, NEXT_MONDAY)
+    assert Event.objects.filter(type="waitlist.offered").count() == 1
 
 
 def test_times_of_day_and_dates_choose_who_is_offered(
