@@ -229,7 +229,7 @@ class UserAdmin(BaseUserAdmin):
 
     @admin.display(description=_("E-mail and phone"), ordering="email")
     def contact(self, obj: User) -> str:
-        return format_html("{}<br>{}", obj.email, obj.phone)
+        return format_html('{}<br><span dir="ltr">{}</span>', obj.email, obj.phone)
 
     @admin.display(description=_("Joined"), ordering="date_joined")
     def joined(self, obj: User) -> str:

@@ -28,6 +28,10 @@ class NationalIdField(forms.CharField):
 
 
 class PhoneField(forms.CharField):
+    def widget_attrs(self, widget: forms.Widget) -> dict[str, Any]:
+        # "+49 30 …" typed into a right-to-left page keeps its order (the "+" in front).
+        return {**super().widget_attrs(widget), "dir": "ltr"}
+
     def to_python(self, value: Any) -> str:
         value = super().to_python(value)
         return normalise.phone(value) if value else value

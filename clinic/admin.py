@@ -5,6 +5,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -16,13 +17,17 @@ from clinic.models import ContactMessage
 class ContactMessageAdmin(admin.ModelAdmin):
     """Messages are read here, never edited or deleted: only the 'answered' mark changes."""
 
-    list_display = ["subject", "name", "email", "phone", "excerpt", "created_at", "handled"]
+    list_display = ["subject", "name", "email", "phone_number", "excerpt", "created_at", "handled"]
     list_filter = ["handled", "created_at"]
     search_fields = ["subject", "name", "email", "phone", "message"]
     date_hierarchy = "created_at"
     fields = ["name", "email", "phone", "subject", "message", "created_at", "handled"]
     actions = ["mark_handled", "mark_not_handled"]
     list_per_page = 50
+
+    @admin.display(description=_("phone"), ordering="phone")
+    def phone_number(self, obj: ContactMessage) -> str:
+        return format_html('<span dir="ltr">{}</span>', obj.phone)
 
     @admin.display(description=_("Message"))
     def excerpt(self, obj: ContactMessage) -> str:

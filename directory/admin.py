@@ -3,6 +3,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from directory.models import Branch, Service, Specialty
@@ -20,9 +21,14 @@ class SpecialtyAdmin(admin.ModelAdmin):
 
 @admin.register(Branch)
 class BranchAdmin(admin.ModelAdmin):
-    list_display = ["name", "address", "phone"]
+    list_display = ["name", "address", "phone_number"]
     search_fields = ["name", "address"]
     prepopulated_fields = {"slug": ["name"]}
+
+    @admin.display(description=_("phone"), ordering="phone")
+    def phone_number(self, obj: Branch) -> str:
+        # Left to right in an Arabic page too: "+49 30 …", not "… 30 49+".
+        return format_html('<span dir="ltr">{}</span>', obj.phone)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
@@ -262,7 +263,7 @@ class AppointmentAdmin(_NoDelete):
 
     @admin.display(description=_("Patient's phone"), ordering="patient__phone")
     def patient_phone(self, obj: Appointment) -> str:
-        return obj.patient.phone
+        return format_html('<span dir="ltr">{}</span>', obj.patient.phone)
 
     def get_form(
         self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
