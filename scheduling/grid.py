@@ -20,6 +20,15 @@ from common.i18n import date_format_for
 from scheduling.availability import FREE, TAKEN, Day, date_label
 
 
+def window_label(first: dt.date, last: dt.date) -> str:
+    """The pager's "7 Dec – 20 Dec 2026", as `|ldate:"j M"` and `|ldate:"j M Y"` write it."""
+    language = get_language()
+    return (
+        f"{date_label(first, date_format_for('j M', language), language)} – "
+        f"{date_label(last, date_format_for('j M Y', language), language)}"
+    )
+
+
 def columns(days: Iterable[Day], *, base_url: str, today: dt.date) -> SafeString:
     """One `<div class="day">` per day: its heading, then its openings (a free one links to
     `base_url` with the date and the slot), "Not working" or "No consultations"."""

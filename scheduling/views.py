@@ -120,17 +120,25 @@ def _grid_context(
     if not any(o.is_free for d in window for o in d.openings):
         later_free = next((o for d in days for o in d.openings if o.is_free), None)
     earlier = max(start - dt.timedelta(days=GRID_DAYS), today) if start > today else None
-    later = start + dt.timedelta(days=GRID_DAYS)
+    later: dt.date | None = start + dt.timedelta(days=GRID_DAYS)
+    if later and later > last:
+        later = None
     return {
         "doctor": doctor,
         "days": window,
         "columns": grid.columns(window, base_url=base_url, today=today),
         "start": start,
         "last_day": window[-1].date,
+        # The pager's dates as text here, not by the `date` filters in the template: five
+        # filters cost as much as a tenth of the grid's columns.
+        "start_iso": start.isoformat(),
+        "earlier_iso": earlier.isoformat() if earlier else "",
+        "later_iso": later.isoformat() if later else "",
+        "window_label": grid.window_label(start, window[-1].date),
         "free_in_window": sum(d.free_count for d in window),
         "next_free": later_free,
         "earlier": earlier,
-        "later": later if later <= last else None,
+        "later": later,
         "base_url": base_url,
         "page_url": page_url,
         "grid_url": reverse("scheduling:availability", args=[doctor.slug]),

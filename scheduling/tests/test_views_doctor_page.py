@@ -243,3 +243,16 @@ def test_an_unknown_slug_is_not_found(client: Client, now: dt.datetime, path: st
     client.force_login(PatientFactory())
 
     assert client.get(path).status_code == 404
+
+
+@pytest.mark.usefixtures("week")
+@pytest.mark.parametrize(
+    ("language", "label"),
+    [("en", "15 Jun – 28 Jun 2026"), ("de", "15. Jun – 28. Jun 2026")],
+)
+def test_the_pager_names_the_window_in_the_visitors_language(
+    client: Client, dora: DoctorProfile, language: str, label: str
+) -> None:
+    page = html(client.get(page_url(dora), {"start": "2026-06-15"}, HTTP_ACCEPT_LANGUAGE=language))
+
+    assert f"<strong>{label}</strong>" in page
