@@ -4,18 +4,21 @@ request of someone else)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.utils import translation
 
 from accounts import services as accounts
-from accounts.models import User
+from accounts.models import DoctorProfile, User
 from accounts.tests.factories import PendingPatientFactory
 from notifications.tests.conftest import run_worker
 from notifications.tests.test_emails import invitation
-from scheduling.models import Appointment
+from scheduling import services as scheduling
+from scheduling.models import Appointment, Slot
 
 pytestmark = pytest.mark.django_db
 
@@ -117,3 +120,53 @@ def test_the_webhook_payload_names_the_patients_language_and_stays_language_neut
     assert payload["data"]["patient"]["language"] == "ar"
     assert payload["data"]["appointment"]["status"] == "scheduled"
     assert payload["data"]["appointment"]["starts_at"] == "2026-06-09T10:00:00+02:00"
+
+
+def _english_words(text: str, data: set[str]) -> set[str]:
+    """Latin words of four letters or more left in a text once names, links and other data
+    are taken out."""
+    text = re.sub(r"https?://\S+|\S+@\S+", " ", text)
+    for value in sorted(data, key=len, reverse=True):
+        text = text.replace(value, " ")
+    return set(re.findall(r"[A-Za-z]{4,}", text))
+
+
+def test_every_appointment_mail_reads_in_arabic_with_no_english_left(
+    book: Callable[..., Appointment],
+    patient: User,
+    dora: DoctorProfile,
+    tuesday_slots: list[Slot],
+) -> None:
+    """Booked, moved, cancelled, and the doctor's new-booking mail: subject and both bodies of
+    each, for a patient and a doctor who chose Arabic."""
+    set_language(patient, "ar")
+    set_language(dora.user, "ar")
+    dora.email_on_new_booking = True
+    dora.save(update_fields=["email_on_new_booking"])
+    appointment = book()
+    scheduling.reschedule(
+        appointment=appointment, by=patient, slot=tuesday_slots[1], date=appointment.date
+    )
+    scheduling.cancel(appointment=appointment, by=patient)
+    run_worker()
+
+    data = {
+        patient.full_name,
+        dora.user.full_name,
+        "Dr.",
+        dora.specialty.name,
+        dora.branch.name,
+        dora.branch.address,
+        settings.CLINIC_NAME,
+        settings.TIME_ZONE,
+        "Chest",
+    }
+    assert len(mail.outbox) >= 4
+    left = {}
+    for message in mail.outbox:
+        [(html, _mimetype)] = message.alternatives
+        plain_html = re.sub(r"<[^>]+>|&\w+;", " ", html)
+        for part in (message.subject, message.body, plain_html):
+            if words := _english_words(part, data):
+                left[message.subject] = words
+    assert left == {}
