@@ -15,7 +15,7 @@ from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
@@ -61,11 +61,32 @@ def body(status: int, detail: str, code: str | None = None, **extra: Any) -> dic
     return {"detail": detail, "code": code or STATUS_CODES.get(status, "error"), **extra}
 
 
+# The statuses an error may be answered with by status alone, in words a person reads (in the
+# request's language; HTTP's own reason phrases are English only).
+_REASONS = {
+    400: gettext_lazy("Bad request"),
+    401: gettext_lazy("Not signed in"),
+    403: gettext_lazy("Forbidden"),
+    404: gettext_lazy("Not found"),
+    405: gettext_lazy("Method not allowed"),
+    406: gettext_lazy("Not acceptable"),
+    409: gettext_lazy("Conflict"),
+    413: gettext_lazy("Request too large"),
+    415: gettext_lazy("Unsupported media type"),
+    422: gettext_lazy("Invalid request"),
+    429: gettext_lazy("Too many requests"),
+    500: gettext_lazy("Server error"),
+    503: gettext_lazy("Service unavailable"),
+}
+
+
 def reason_phrase(status: int) -> str:
+    if status in _REASONS:
+        return str(_REASONS[status])
     try:
         return HTTPStatus(status).phrase
     except ValueError:
-        return "Error"
+        return _("Error")
 
 
 def validation_message(error: dict[str, Any]) -> str:
@@ -172,7 +193,10 @@ def install(api: NinjaAPI) -> None:
 
     def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
         status = exc.status_code
-        return respond(request, status, body(status, str(exc) or reason_phrase(status)))
+        detail = str(exc)
+        if detail.startswith("Cannot parse request body"):  # django-ninja's words, English only
+            detail = _("The body is not valid JSON.")
+        return respond(request, status, body(status, detail or reason_phrase(status)))
 
     def on_404(request: HttpRequest, exc: Http404) -> HttpResponse:
         return respond(request, 404, body(404, _("Not found.")))

@@ -46,6 +46,12 @@ def answers(
         as_alice.post("/appointments", {"doctor": "dora-doctor"}, **lang),
         as_alice.post("/appointments", booking(monday_10, slot=str(uuid.uuid4())), **lang),
         as_alice.post("/appointments", booking(monday_10, dependant=str(uuid.uuid4())), **lang),
+        as_alice.client.post(
+            "/api/v1/appointments",
+            data="{not json",
+            content_type="application/json",
+            headers=as_alice.headers | lang,
+        ),
         as_alice.get("/doctor/queue", **lang),
         as_dora.get("/me/family", **lang),
     ]
