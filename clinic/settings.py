@@ -258,6 +258,8 @@ STATICFILES_DIRS = [
     # Front-end packages come from npm (package.json and its lockfile), never copied by hand.
     ("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist"),
     ("vendor/pico", BASE_DIR / "node_modules" / "@picocss" / "pico" / "css"),
+    # htmx's morphing swap: the live parts refresh without moving focus or scroll.
+    ("vendor/idiomorph", BASE_DIR / "node_modules" / "idiomorph" / "dist"),
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

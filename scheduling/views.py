@@ -14,6 +14,7 @@ import re
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import BadRequest, PermissionDenied
@@ -139,6 +140,10 @@ def _grid_context(
         "next_free": later_free,
         "earlier": earlier,
         "later": later,
+        "horizon": last,
+        "horizon_days": settings.BOOKING_HORIZON_DAYS,
+        "time_zone": settings.TIME_ZONE,
+        "time_zone_abbr": timezone.localtime(timezone=clock.clinic_tz()).tzname(),
         "base_url": base_url,
         "page_url": page_url,
         "grid_url": reverse("scheduling:availability", args=[doctor.slug]),

@@ -150,6 +150,33 @@ def test_paging_stops_at_the_booking_horizon(client: Client, dora: DoctorProfile
     assert response.context["later"] is None
     assert [d.date for d in response.context["days"]] == [LAST_DAY]
     assert "Later →" not in html(response)
+    # The grid says why it ends here.
+    assert (
+        "Bookings open 60 days ahead: Friday 31 July 2026 is the last day that can be booked."
+        in html(response)
+    )
+
+
+@pytest.mark.usefixtures("week")
+def test_pager_puts_the_fortnight_in_the_address_and_the_poll_morphs(
+    client: Client, dora: DoctorProfile
+) -> None:
+    page = html(client.get(page_url(dora), {"start": "2026-06-15"}))
+
+    # The pager loads the fragment and pushes the full page's address with its start.
+    assert (
+        f'hx-get="{grid_url(dora)}?start=2026-06-29" '
+        f'hx-push-url="{page_url(dora)}?start=2026-06-29"' in page
+    )
+    assert f'hx-push-url="{page_url(dora)}?start=2026-06-01"' in page
+    # The poll keeps this window and morphs the grid in place (idiomorph).
+    assert f'hx-get="{grid_url(dora)}?start=2026-06-15" hx-trigger="every 10s' in page
+    assert 'hx-swap="morph" hx-select="#grid"' in page
+    assert 'hx-ext="morph"' in page
+    assert "idiomorph-ext.min.js" in page
+    assert "is the last day that can be booked" not in page
+    # The time zone is named.
+    assert "times in Europe/Berlin time (CEST)" in page
 
 
 @pytest.mark.usefixtures("week")
