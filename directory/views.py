@@ -1,15 +1,37 @@
 from __future__ import annotations
 
 from django.core.paginator import Paginator
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from accounts.models import DoctorProfile
+from directory import cards
 from directory.models import Branch, Specialty
 
 PAGE_SIZE = 24
+# A title typed before a name: "Dr. Weber" looks for Weber.
+_TITLES = {"dr", "doctor", "prof", "professor"}
+
+
+def search_terms(q: str) -> list[str]:
+    """The words of a search, without a leading title or its dot."""
+    words = q.replace(".", " ").replace(",", " ").split()
+    while words and words[0].lower() in _TITLES:
+        words = words[1:]
+    return words
+
+
+def matching(doctors: QuerySet[DoctorProfile], q: str) -> QuerySet[DoctorProfile]:
+    """Doctors whose name, specialty or branch holds every word of the search."""
+    for word in search_terms(q):
+        doctors = doctors.filter(
+            Q(user__full_name__icontains=word)
+            | Q(specialty__name__icontains=word)
+            | Q(branch__name__icontains=word)
+        )
+    return doctors
 
 
 @require_GET
@@ -20,16 +42,19 @@ def doctor_list(request: HttpRequest) -> HttpResponse:
     branch = next((b for b in branches if b.slug == request.GET.get("branch")), None)
     q = request.GET.get("q", "").strip()[:100]
 
-    doctors = DoctorProfile.objects.listed()
+    doctors: QuerySet[DoctorProfile] = DoctorProfile.objects.listed()
     if specialty:
         doctors = doctors.filter(specialty=specialty)
     if branch:
         doctors = doctors.filter(branch=branch)
     if q:
-        doctors = doctors.filter(Q(user__full_name__icontains=q) | Q(specialty__name__icontains=q))
+        doctors = matching(doctors, q)
     page = Paginator(doctors.order_by("user__full_name"), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
+    # The page's doctors once, then what other apps know of them (the next free time).
+    page.object_list = list(page.object_list)
+    cards.annotate(page.object_list)
     return render(
         request,
         "directory/doctor_list.html",

@@ -12,6 +12,12 @@ class SchedulingConfig(AppConfig):
     verbose_name = _("Scheduling")
 
     def ready(self) -> None:
+        from directory import cards
+        from scheduling import availability
+
+        # The directory's cards show each doctor's next free time.
+        cards.register(availability.annotate_next_free)
+
         post_migrate.connect(
             keep_person_overlap_guard, sender=self, dispatch_uid="scheduling.person_overlap"
         )

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import Any
+
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from accounts.models import DoctorProfile, User
 from accounts.tests.factories import (
@@ -13,6 +17,7 @@ from accounts.tests.factories import (
     SpecialtyFactory,
 )
 from directory.models import Branch, Specialty
+from directory.templatetags.money import money
 from directory.views import PAGE_SIZE
 from scheduling.tests.view_helpers import assert_no_integer_ids, html
 
@@ -188,3 +193,39 @@ def test_a_doctor_who_pauses_bookings_is_listed_without_the_book_button(
     assert listed(client) == ["Paused Pia"]
     assert "Not taking bookings" in html(response)
     assert "See free times" not in html(response)
+
+
+@pytest.mark.usefixtures("doctors")
+@pytest.mark.parametrize(
+    ("q", "found"),
+    [
+        ("Dr. Heart", ["Clara Heart"]),
+        ("dr heart", ["Clara Heart"]),
+        ("Doctor Clara Heart", ["Clara Heart"]),
+        ("heart", ["Clara Heart"]),
+        ("HEART", ["Clara Heart"]),
+        ("cardio", ["Carl Beat", "Clara Heart"]),
+        ("cardiologist pankow", ["Carl Beat"]),
+        ("Dr.", ["Carl Beat", "Clara Heart", "Dana Skin"]),
+        ("Dr. Nobody", []),
+    ],
+)
+def test_search_takes_a_title_a_name_a_specialty_or_a_branch(
+    client: Client, q: str, found: list[str]
+) -> None:
+    assert listed(client, q=q) == found
+
+
+def test_fees_show_the_clinics_currency_in_the_languages_number_format(
+    client: Client, cardiology: Specialty, mitte: Branch, settings: Any
+) -> None:
+    make_doctor("Clara Heart", cardiology, mitte)
+
+    assert "Fee <strong>80.00 EUR</strong>" in html(client.get(URL))
+    page = html(client.get("/doctors/clara-heart/"))
+    assert "Consultation fee: <strong>80.00 EUR</strong>" in page
+
+    settings.CLINIC_CURRENCY = "CHF"
+    assert "Fee <strong>80.00 CHF</strong>" in html(client.get(URL))
+    with translation.override("de"):
+        assert money(Decimal("1234.5")) == "1234,50 CHF"
