@@ -16,7 +16,7 @@ from e2e.conftest import Server, Visitor
 from e2e.helpers import axe_violations, snap
 from e2e.test_keyboard import tab_to
 
-DOCTOR = "/doctors/hassan-ali/"
+DOCTOR = "/doctors/leila-haddad/"  # a doctor no other journey books or changes
 
 _COUNT_SWAPS = """() => {
   window.__swaps = 0;

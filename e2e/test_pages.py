@@ -25,7 +25,15 @@ def test_public_pages(visitor: Callable[..., Visitor]) -> None:
 
     page.get_by_role("link", name="See all doctors").click()
     expect(page.locator(".doctor-card")).to_have_count(12)
+    # Each card names the doctor's next free time, in the clinic's currency.
+    expect(page.locator(".doctor-card .next-free a")).to_have_count(12)
+    expect(page.locator(".doctor-card").first).to_contain_text("Fee €")
     snap(page, "04-doctors")
+    page.get_by_label("Name").fill("Dr. Weber")
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator(".doctor-card")).to_have_count(1)
+    expect(page.locator(".doctor-card")).to_contain_text("Dr. Anna Weber")
+    page.goto(anon.base + "/doctors/")
 
     page.get_by_label("Specialty").select_option(label="Cardiologist")
     page.get_by_label("Branch").select_option(label="Riverside")
@@ -39,7 +47,7 @@ def test_public_pages(visitor: Callable[..., Visitor]) -> None:
     snap(page, "04-doctors-none")
 
     page.get_by_role("link", name="Clear the filters").click()
-    page.get_by_role("link", name="Dr. Grace Kim").click()
+    page.get_by_role("link", name="Dr. Grace Kim", exact=True).click()
     expect(page.locator("#grid .day")).to_have_count(14)
     snap(page, "05-doctor")
     # The next fortnight loads in place, with a skeleton while it comes.
@@ -111,9 +119,23 @@ def test_signed_in_pages(visitor: Callable[..., Visitor]) -> None:
     expect(page.get_by_role("heading", name="My profile")).to_be_visible()
     snap(page, "17-profile")
 
+    # The demo's history, today and upcoming visits.
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="My appointments").click()
+    expect(
+        page.locator("section", has=page.locator("#upcoming-h")).locator(".appt")
+    ).not_to_have_count(0)
+    expect(page.locator("section", has=page.locator("#past-h")).locator(".appt")).not_to_have_count(
+        0
+    )
+    snap(page, "13-demo-my-appointments")
+
     anna = visitor()
     anna.log_in("200000001")
     page = anna.page
+    # The demo doctor's day has appointments to show (on a working day) and more to come.
+    upcoming = page.locator("section", has=page.locator("#upcoming-h")).locator("tbody tr")
+    expect(upcoming).not_to_have_count(0)
+    snap(page, "35-demo-dashboard")
     tabs = page.get_by_role("navigation", name="Dashboard")
     tabs.get_by_role("link", name="Time off").click()
     expect(page.get_by_role("heading", name="Time off", level=1)).to_be_visible()

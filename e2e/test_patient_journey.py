@@ -97,7 +97,7 @@ def test_new_patient_registers_is_activated_books_moves_and_cancels(
     page.get_by_role("link", name="Clinic", exact=False).first.click()
     page.get_by_role("link", name=re.compile(r"^Dermatologist")).click()
     expect(page.get_by_role("heading", name="Dermatologists", level=1)).to_be_visible()
-    page.get_by_role("link", name="Dr. Clara Schmidt").click()
+    page.get_by_role("link", name="Dr. Clara Schmidt", exact=True).click()
     expect(page.get_by_role("heading", name="Dr. Clara Schmidt", level=1)).to_be_visible()
     first_free = page.locator("#grid a.slot").first
     chosen = first_free.get_attribute("aria-label") or ""

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from io import StringIO
 
 import pytest
 from django.apps import apps
 from django.core.management import call_command
+from django.db.models import Q
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
+from time_machine import TimeMachineFixture
 
 from accounts.models import AdminProfile, DoctorProfile, FrontDeskProfile, PatientProfile, User
+from notifications.models import Event
+from scheduling import clock
+from scheduling.models import Appointment
 
 DEMO_PASSWORD = "demo-pass-123"
 
@@ -58,12 +65,12 @@ def test_seed_demo_loads_the_demo_clinic(seeded: str) -> None:
     peter = User.objects.get(national_id="300000002")
     assert peter.is_patient
     assert peter.is_pending
-    assert PatientProfile.objects.count() == 2
+    assert PatientProfile.objects.count() == 4
     desk = User.objects.get(national_id="400000001")
     assert desk.is_front_desk
     assert desk.is_active
     assert FrontDeskProfile.objects.get(user=desk).branch.slug == "city-centre"
-    assert "16 account(s) created now" in seeded
+    assert "18 accounts created now" in seeded
 
 
 def test_seed_demo_twice_creates_nothing_the_second_time(seeded: str) -> None:
@@ -71,7 +78,8 @@ def test_seed_demo_twice_creates_nothing_the_second_time(seeded: str) -> None:
 
     second = seed()
 
-    assert "0 account(s) created now" in second
+    assert "0 accounts created now" in second
+    assert "0 appointments added" in second
     assert row_counts() == before
 
 
@@ -106,3 +114,57 @@ def test_demo_data_makes_no_events_even_with_a_receiver_configured(settings: obj
     assert User.objects.filter(is_active=True).count() >= 14  # the doctors, admin, patient
     assert Event.objects.count() == 0
     assert Delivery.objects.count() == 0
+
+
+def _tenses(user: User, today: dt.date) -> dict[str, int]:
+    mine = Appointment.objects.filter(Q(patient=user) | Q(doctor__user=user))
+    return {
+        "past": mine.filter(date__lt=today).count(),
+        "today": mine.filter(date=today).count(),
+        "upcoming": mine.filter(date__gt=today).count(),
+    }
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("moment", "on_a_working_day"),
+    [
+        (dt.datetime(2026, 6, 3, 7, 30, tzinfo=dt.UTC), True),  # a Wednesday, before surgery
+        (dt.datetime(2026, 6, 4, 16, 0, tzinfo=dt.UTC), True),  # a Thursday afternoon
+        (dt.datetime(2026, 6, 7, 12, 0, tzinfo=dt.UTC), False),  # a Sunday
+    ],
+)
+def test_demo_patient_and_doctor_have_past_todays_and_upcoming_appointments(
+    settings: object, time_machine: TimeMachineFixture, moment: dt.datetime, on_a_working_day: bool
+) -> None:
+    settings.TIME_ZONE = "Europe/Berlin"  # type: ignore[attr-defined]
+    time_machine.move_to(moment, tick=False)
+    seed()
+    today = clock.today()
+    paula = User.objects.get(national_id="300000001")
+    anna = User.objects.get(national_id="200000001")
+
+    for user in (paula, anna):
+        tenses = _tenses(user, today)
+        assert tenses["past"] >= 1, tenses
+        assert tenses["upcoming"] >= 1, tenses
+        assert (tenses["today"] >= 1) == on_a_working_day, tenses
+    now = timezone.now()
+    for appt in Appointment.objects.all():
+        # As things stand now: nothing to come is done, nothing past is still open.
+        if appt.ends_at <= now:
+            assert appt.status != Appointment.Status.SCHEDULED, appt
+        else:
+            assert appt.status == Appointment.Status.SCHEDULED, appt
+        assert appt.reminder_sent_at is not None
+    assert Event.objects.count() == 0
+
+    # The same day again: nothing more. A week later: that day's three and an upcoming one
+    # for each pair whose upcoming one has passed (at most two), nothing else.
+    before = Appointment.objects.count()
+    assert "0 appointments added" in seed()
+    assert Appointment.objects.count() == before
+    time_machine.move_to(moment + dt.timedelta(days=7), tick=False)
+    seed()
+    least = before + 3 if on_a_working_day else before
+    assert least <= Appointment.objects.count() <= before + 5

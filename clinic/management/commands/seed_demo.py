@@ -8,12 +8,15 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import ngettext
 
 from accounts import services as account_services
 from accounts.models import DoctorProfile, PatientProfile, User
 from directory.models import Branch, Specialty
+from scheduling import clock
 from scheduling import services as scheduling_services
-from scheduling.models import Slot
+from scheduling.models import Appointment, Slot
 
 DEMO_PASSWORD = "demo-pass-123"  # noqa: S105 - printed in the README as the demo's password
 
@@ -110,6 +113,9 @@ class Command(BaseCommand):
         for nid, name, email, phone, active in [
             ("300000001", "Paula Patient", "patient@clinic.example", "+49 30 4000001", True),
             ("300000002", "Peter Pending", "pending@clinic.example", "+49 30 4000002", False),
+            # Two more of Dr. Weber's patients, for her day and history.
+            ("300000003", "Marta Meyer", "marta@clinic.example", "+49 30 4000003", True),
+            ("300000004", "Omar Said", "omar@clinic.example", "+49 30 4000004", True),
         ]:
             if User.objects.filter(national_id=nid).exists():
                 continue
@@ -144,7 +150,120 @@ class Command(BaseCommand):
                         doctor=doctor, weekday=weekday, start_time=start, end_time=end
                     )
 
+        made = seed_appointments()
+
+        accounts = ngettext("%(n)d account created now", "%(n)d accounts created now", created) % {
+            "n": created
+        }
+        appointments = ngettext("%(n)d appointment added", "%(n)d appointments added", made) % {
+            "n": made
+        }
         self.stdout.write(
             f"Demo data ready: {DoctorProfile.objects.count()} doctors, "
-            f"{PatientProfile.objects.count()} patients, {created} account(s) created now."
+            f"{PatientProfile.objects.count()} patients, {accounts}, {appointments}."
         )
+
+
+# The demo's appointments, relative to today: (patient, doctor, days from today, what
+# happened). A pair that already has one in that tense (past, today, upcoming) gets no other,
+# so a second run adds nothing and a run on a later day adds only what that day lacks.
+APPOINTMENTS = [
+    ("300000003", "200000001", -14, Appointment.Status.COMPLETED, "Blood pressure check"),
+    ("300000004", "200000001", -7, Appointment.Status.NO_SHOW, "Follow-up ECG"),
+    ("300000001", "200000011", -21, Appointment.Status.COMPLETED, "Persistent cough"),
+    ("300000001", "200000007", -10, Appointment.Status.CANCELLED, "Skin rash"),
+    ("300000003", "200000001", 0, None, "Results of the blood tests"),
+    ("300000004", "200000001", 0, None, "Chest pain when running"),
+    ("300000001", "200000011", 0, None, "Vaccination"),
+    ("300000001", "200000001", 3, Appointment.Status.SCHEDULED, "Palpitations"),
+    ("300000003", "200000001", 8, Appointment.Status.SCHEDULED, "Annual check-up"),
+]
+
+
+def _day_with_slots(doctor: DoctorProfile, date: dt.date, step: int) -> dt.date | None:
+    """The date itself when the doctor works then, else the nearest one in `step`'s
+    direction (today has no other: a demo on a Sunday has no appointments today)."""
+    for _ in range(7 if step else 1):
+        if Slot.objects.active().weekly().filter(doctor=doctor, weekday=date.weekday()).exists():
+            return date
+        date += dt.timedelta(days=step)
+    return None
+
+
+def seed_appointments() -> int:
+    """Past, today's and upcoming appointments of the demo patient and Dr. Anna Weber, written
+    as they would stand by now (a past visit completed, a missed one marked no-show), with no
+    event: nobody is told of demo visits, and none is reminded."""
+    now = timezone.now()
+    today = clock.today()
+    people = {
+        u.national_id: u for u in User.objects.filter(national_id__in={a for a, *_ in APPOINTMENTS})
+    }
+    doctors = {
+        d.user.national_id: d
+        for d in DoctorProfile.objects.select_related("user").filter(
+            user__national_id__in={d for _, d, *_ in APPOINTMENTS}
+        )
+    }
+    made = 0
+    for patient_id, doctor_id, days, status, reason in APPOINTMENTS:
+        patient, doctor = people.get(patient_id), doctors.get(doctor_id)
+        if patient is None or doctor is None or not patient.is_active:
+            continue
+        pair = Appointment.objects.filter(patient=patient, doctor=doctor)
+        tense = {-1: pair.filter(date__lt=today), 0: pair.filter(date=today)}.get(
+            (days > 0) - (days < 0), pair.filter(date__gt=today)
+        )
+        if tense.exists():
+            continue
+        date = _day_with_slots(doctor, today + dt.timedelta(days=days), (days > 0) - (days < 0))
+        if date is None:
+            continue
+        slots = list(
+            Slot.objects.active()
+            .weekly()
+            .filter(doctor=doctor, weekday=date.weekday())
+            .order_by("start_time")
+        )
+        taken = set(
+            Appointment.objects.holding_slot()
+            .filter(doctor=doctor, date=date)
+            .values_list("slot_id", flat=True)
+        )
+        # Today's in the morning, in the order listed; other days from the second slot on.
+        start = 0 if days == 0 else 1
+        free = [s for s in slots[start:] if s.pk not in taken]
+        if not free:
+            continue
+        slot = free[0]
+        window = clock.slot_window(date, slot.start_time, slot.end_time)
+        if window is None:
+            continue
+        starts_at, ends_at = window
+        if status is None:  # today's: done if its time has passed, else to come
+            status = (
+                Appointment.Status.COMPLETED if ends_at <= now else Appointment.Status.SCHEDULED
+            )
+        appointment = Appointment(
+            patient=patient,
+            doctor=doctor,
+            slot=slot,
+            date=date,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            status=status,
+            reason=reason,
+            # Nothing to remind: the worker must not mail demo patients about demo visits.
+            reminder_sent_at=now,
+        )
+        if status == Appointment.Status.COMPLETED:
+            appointment.completed_at = ends_at
+        elif status == Appointment.Status.NO_SHOW:
+            appointment.no_show_at = ends_at
+        elif status == Appointment.Status.CANCELLED:
+            appointment.cancelled_at = starts_at - dt.timedelta(days=2)
+            appointment.cancelled_by = patient
+            appointment.cancellation_reason = "Feeling better."
+        appointment.save()
+        made += 1
+    return made
