@@ -27,7 +27,20 @@ class NationalIdField(forms.CharField):
             normalise.validate_national_id(value)
 
 
+class TelInput(forms.TextInput):
+    # A phone's number pad, and the browser's saved number.
+    input_type = "tel"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__({"autocomplete": "tel", "inputmode": "tel", **(attrs or {})})
+
+
 class PhoneField(forms.CharField):
+    """A phone number as every form takes it: normalised to E.164 by the accounts'
+    normaliser, a number that is not one in its country's plan refused."""
+
+    widget = TelInput
+
     def widget_attrs(self, widget: forms.Widget) -> dict[str, Any]:
         # "+49 30 …" typed into a right-to-left page keeps its order (the "+" in front).
         return {**super().widget_attrs(widget), "dir": "ltr"}
@@ -58,12 +71,23 @@ class AccountFields(forms.Form):
     patient's and the doctor's registration, and the admin's add form (accounts.admin), which
     all check them here."""
 
-    national_id = NationalIdField(label=_("National ID"), max_length=40)
+    national_id = NationalIdField(
+        label=_("National ID"),
+        max_length=40,
+        widget=forms.TextInput(attrs={"autocomplete": "username", "spellcheck": "false"}),
+    )
     full_name = forms.CharField(
-        label=_("Full name"), max_length=150, validators=[normalise.validate_single_line]
+        label=_("Full name"),
+        max_length=150,
+        validators=[normalise.validate_single_line],
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
     # The column's length: a form EmailField alone accepts up to 320 characters.
-    email = forms.EmailField(label=_("E-mail"), max_length=254)
+    email = forms.EmailField(
+        label=_("E-mail"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
     phone = PhoneField(
         label=_("Phone"), max_length=30, help_text=_("With the country code if not local.")
     )
@@ -116,7 +140,7 @@ class AccountFields(forms.Form):
 
 class PatientRegistrationForm(AccountFields):
     date_of_birth = forms.DateField(
-        label=_("Date of birth"), widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Date of birth"), widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"})
     )
     medical_history = forms.CharField(
         label=_("Medical history"),
@@ -144,7 +168,11 @@ class DoctorApplicationForm(AccountFields):
     specialty = forms.ModelChoiceField(label=_("Specialty"), queryset=_targets_of("specialty"))
     branch = forms.ModelChoiceField(label=_("Branch"), queryset=_targets_of("branch"))
     consultation_fee = forms.DecimalField(
-        label=_("Consultation fee"), min_value=0, max_digits=8, decimal_places=2
+        label=_("Consultation fee"),
+        min_value=0,
+        max_digits=8,
+        decimal_places=2,
+        widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.01"}),
     )
     bio = forms.CharField(
         label=_("About me"), widget=forms.Textarea(attrs={"rows": 3}), required=False

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from axes.handlers.proxy import AxesProxyHandler
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -46,7 +47,7 @@ def _apply_service_errors(form: forms.BaseForm, exc: ValidationError) -> None:
 
 
 @limit("write")
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def register(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("accounts:profile")
@@ -103,6 +104,23 @@ class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
 
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        # Sent here by a page that needs a login (LOGIN_URL's ?next=): say so.
+        context["login_required"] = bool(self.request.GET.get(self.redirect_field_name))
+        return context
+
+    def form_invalid(self, form: Any) -> HttpResponse:
+        """A wrong password: when the next one would lock this national ID out (django-axes,
+        AXES_FAILURE_LIMIT), the page says so before it happens."""
+        failures = AxesProxyHandler.get_failures(
+            self.request, {"username": self.request.POST.get("username", "")}
+        )
+        context = self.get_context_data(form=form)
+        if failures == settings.AXES_FAILURE_LIMIT - 1:
+            context["last_attempt_minutes"] = round(settings.AXES_COOLOFF_TIME * 60)
+        return self.render_to_response(context)
+
 
 @login_required
 def after_login(request: AuthenticatedRequest) -> HttpResponse:
@@ -117,7 +135,7 @@ def after_login(request: AuthenticatedRequest) -> HttpResponse:
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def profile(request: AuthenticatedRequest) -> HttpResponse:
     user = request.user
     form = ProfileForm(request.POST or None, instance=user, prefix="account")

@@ -1,10 +1,14 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from accounts.forms import PhoneField
 from clinic.models import ContactMessage
 
 
 class ContactForm(forms.ModelForm):
+    # Checked and written as every phone number in the clinic is (E.164).
+    phone = PhoneField(label="Your phone", max_length=30, required=False)
+
     class Meta:
         model = ContactMessage
         fields = ["name", "email", "phone", "subject", "message"]
@@ -24,7 +28,6 @@ class ContactForm(forms.ModelForm):
         widgets = {
             "name": forms.TextInput(attrs={"autocomplete": "name"}),
             "email": forms.EmailInput(attrs={"autocomplete": "email"}),
-            "phone": forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
             "message": forms.Textarea(attrs={"rows": 6}),
         }
         error_messages = {

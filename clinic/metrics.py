@@ -24,7 +24,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -213,7 +213,7 @@ def _token_ok(request: HttpRequest) -> bool:
 
 
 @never_cache
-@require_GET
+@require_safe
 def metrics(request: HttpRequest) -> HttpResponse:
     """Prometheus text format. With METRICS_TOKEN set, the scraper must send it as a bearer
     token; with METRICS_ALLOWED_IPS set, it must connect from one of them directly; with both

@@ -11,7 +11,7 @@ from django.template import loader
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import requires_csrf_token
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django.views.i18n import set_language as django_set_language
 
 from accounts import services as accounts_services
@@ -22,12 +22,12 @@ from common.ratelimit import limit
 from directory.models import Branch, Specialty
 
 
-@require_GET
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "clinic/home.html", {"specialties": Specialty.objects.all()})
 
 
-@require_GET
+@require_safe
 def about(request: HttpRequest) -> HttpResponse:
     return render(
         request,
@@ -37,7 +37,7 @@ def about(request: HttpRequest) -> HttpResponse:
 
 
 @limit("write")
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def contact(request: HttpRequest) -> HttpResponse:
     """The contact form: a message is stored for the admins, who read it in Django admin.
 
@@ -59,7 +59,7 @@ def contact(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
-@require_GET
+@require_safe
 def health(request: HttpRequest) -> JsonResponse:
     """For Docker's HEALTHCHECK, a load balancer and an operator: 503 when the database does
     not answer (nothing works without it); 200 with `"status": "degraded"` when only the

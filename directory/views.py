@@ -4,7 +4,7 @@ from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from accounts.models import DoctorProfile
 from directory import cards
@@ -34,7 +34,7 @@ def matching(doctors: QuerySet[DoctorProfile], q: str) -> QuerySet[DoctorProfile
     return doctors
 
 
-@require_GET
+@require_safe
 def doctor_list(request: HttpRequest) -> HttpResponse:
     specialties = list(Specialty.objects.all())
     branches = list(Branch.objects.all())

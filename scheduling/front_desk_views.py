@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from accounts import normalise
@@ -87,7 +87,7 @@ def _day_context(branch_id: int, refusal: str | None = None) -> dict[str, Any]:
 
 
 @front_desk_view
-@require_GET
+@require_safe
 @vary_on_headers("HX-Request")
 def day(request: AuthenticatedRequest, branch_id: int) -> HttpResponse:
     context = _day_context(branch_id)
@@ -135,7 +135,7 @@ def appointment_action(
 
 
 @front_desk_view
-@require_GET
+@require_safe
 def patients(request: AuthenticatedRequest, branch_id: int) -> HttpResponse:
     form = PatientSearchForm(request.GET or None)
     found: list[User] = []
@@ -152,7 +152,7 @@ def patients(request: AuthenticatedRequest, branch_id: int) -> HttpResponse:
 
 @limit("write")
 @front_desk_view
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def patient_new(request: AuthenticatedRequest, branch_id: int) -> HttpResponse:
     form = WalkInForm(_posted(request))
     status = 200
@@ -196,7 +196,7 @@ def _already_registered(form: WalkInForm) -> User | None:
 
 
 @front_desk_view
-@require_GET
+@require_safe
 def patient(request: AuthenticatedRequest, branch_id: int, public_id: UUID) -> HttpResponse:
     person = _patient(public_id)
     upcoming, past = selectors.patient_appointments_at_branch(person, branch_id)
@@ -214,7 +214,7 @@ def patient(request: AuthenticatedRequest, branch_id: int, public_id: UUID) -> H
 
 @limit("write")
 @front_desk_view
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @vary_on_headers("HX-Request")
 def book(request: AuthenticatedRequest, branch_id: int, public_id: UUID, slug: str) -> HttpResponse:
     """The doctor's free times for this patient; a chosen time to confirm; the booking."""

@@ -26,7 +26,7 @@ from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.formats import date_format
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from accounts.http import AuthenticatedRequest
@@ -160,7 +160,7 @@ def _public_grid_context(request: HttpRequest, doctor: DoctorProfile) -> dict[st
     )
 
 
-@require_GET
+@require_safe
 def doctor_detail(request: HttpRequest, slug: str) -> HttpResponse:
     doctor = get_doctor_by_slug(slug)
     context = _public_grid_context(request, doctor)
@@ -191,7 +191,7 @@ def _grid_etag(request: HttpRequest, slug: str, *, create: bool) -> str | None:
     return '"' + hashlib.blake2b("|".join(parts).encode(), digest_size=12).hexdigest() + '"'
 
 
-@require_GET
+@require_safe
 @vary_on_headers("HX-Request")
 def availability_fragment(request: HttpRequest, slug: str) -> HttpResponse:
     """The grid alone, polled every 10 seconds: a poll whose ETag still holds gets 304 Not
@@ -265,7 +265,7 @@ def _render_problem(
 
 @limit("write")
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def book(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     user = request.user
     _require_patient(user)
@@ -330,7 +330,7 @@ def book(request: AuthenticatedRequest, slug: str) -> HttpResponse:
 
 
 @login_required
-@require_GET
+@require_safe
 def my_appointments(request: AuthenticatedRequest) -> HttpResponse:
     user = request.user
     if user.is_doctor:
@@ -376,7 +376,7 @@ def _acting(appointment: Appointment, user: User) -> dict[str, Any]:
 
 
 @login_required
-@require_GET
+@require_safe
 def appointment_detail(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
     user = request.user
     appointment = selectors.get_appointment_for_user(user, public_id)
@@ -434,7 +434,7 @@ def appointment_notes(request: AuthenticatedRequest, public_id: UUID) -> HttpRes
 
 @limit("write")
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def cancel(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
     user = request.user
     appointment = selectors.get_appointment_for_user(user, public_id)
@@ -470,7 +470,7 @@ def cancel(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
 
 @limit("write")
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @vary_on_headers("HX-Request")
 def reschedule(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
     user = request.user
@@ -545,7 +545,7 @@ def _dashboard_context(doctor: DoctorProfile) -> dict[str, Any]:
 
 
 @login_required
-@require_GET
+@require_safe
 @vary_on_headers("HX-Request")
 def dashboard(request: AuthenticatedRequest) -> HttpResponse:
     doctor = get_own_doctor_profile(request.user)
@@ -597,7 +597,7 @@ def toggle_accepting(request: AuthenticatedRequest) -> HttpResponse:
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def slots(request: AuthenticatedRequest) -> HttpResponse:
     doctor = get_own_doctor_profile(request.user)
     form = SlotForm(_posted(request))
@@ -648,7 +648,7 @@ def slot_deactivate(request: AuthenticatedRequest, public_id: UUID) -> HttpRespo
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def time_off(request: AuthenticatedRequest) -> HttpResponse:
     doctor = get_own_doctor_profile(request.user)
     form = TimeOffForm(_posted(request))
@@ -704,7 +704,7 @@ def time_off_remove(request: AuthenticatedRequest, public_id: UUID) -> HttpRespo
 
 
 @login_required
-@require_GET
+@require_safe
 def patients(request: AuthenticatedRequest) -> HttpResponse:
     doctor = get_own_doctor_profile(request.user)
     return render(
@@ -718,7 +718,7 @@ def patients(request: AuthenticatedRequest) -> HttpResponse:
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @vary_on_headers("HX-Request")
 def working_hours(request: AuthenticatedRequest) -> HttpResponse:
     """One form for the week's hours and the visit length. "Preview" (live with htmx, or a
@@ -782,7 +782,7 @@ def _hours_saved(plan: services.HoursPlan) -> str:
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def extra_hours(request: AuthenticatedRequest) -> HttpResponse:
     """Slots on one date only, e.g. a Saturday clinic, and the list of those to come."""
     doctor = get_own_doctor_profile(request.user)
@@ -840,7 +840,7 @@ def _calendar_date(request: HttpRequest) -> dt.date:
 
 
 @login_required
-@require_GET
+@require_safe
 def week(request: AuthenticatedRequest) -> HttpResponse:
     """The doctor's week (Monday to Sunday) around `?date=`, that day shown in full."""
     doctor = get_own_doctor_profile(request.user)
@@ -870,7 +870,7 @@ def week(request: AuthenticatedRequest) -> HttpResponse:
 
 
 @login_required
-@require_GET
+@require_safe
 def day_print(request: AuthenticatedRequest) -> HttpResponse:
     """One day's appointments to print: patient, time, phone, reason; no menus, no buttons."""
     doctor = get_own_doctor_profile(request.user)

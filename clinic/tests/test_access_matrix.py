@@ -862,6 +862,30 @@ def test_access(client: Client, scene: Scene, key: str) -> None:
     assert not problems, "\n".join(problems)
 
 
+@pytest.mark.parametrize("key", sorted(k for k in MATRIX if not k.startswith("api:")))
+def test_head_answers_as_get_does_with_no_body(client: Client, scene: Scene, key: str) -> None:
+    """Uptime monitors and link checkers ask with HEAD: every page answers it as its GET
+    (the same status for the same person), without a body. The JSON API is left out: its
+    clients GET."""
+    problems = []
+    for case in MATRIX[key]:
+        if case.method != "get":
+            continue
+        for actor in ACTORS:
+            expected = case.expected[ACTORS.index(actor)]
+            with transaction.atomic():
+                as_actor(client, scene, actor)
+                path = case.path(scene)
+                response = client.head(path, case.data(scene))
+                if response.status_code != expected:
+                    problems.append(f"{actor} HEAD {path}: {response.status_code}, not {expected}")
+                elif response.content:
+                    problems.append(f"{actor} HEAD {path}: has a body")
+                transaction.set_rollback(True)
+
+    assert not problems, "\n".join(problems)
+
+
 def example_ids(scene: Scene, model: type) -> str:
     obj = model._default_manager.order_by("pk").first()
     assert obj is not None, f"the scene has no {model._meta.label} to open"

@@ -50,6 +50,7 @@ def test_a_message_is_stored_and_the_visitor_thanked(client: Client) -> None:
         ("email", "not an address", "This does not look like an e-mail address."),
         ("subject", "", "Please give your message a subject."),
         ("message", "Hi", "Please write a little more, at least 10 characters."),
+        ("phone", "123", "Enter a valid phone number."),
     ],
 )
 def test_bad_input_is_refused_next_to_its_field(
@@ -100,3 +101,29 @@ def test_admins_mark_messages_answered(client: Client, admin_user: User) -> None
     assert "1 message marked as answered." in response.content.decode()
     message.refresh_from_db()
     assert message.handled
+
+
+def test_a_phone_number_is_checked_and_written_as_everywhere_else(client: Client) -> None:
+    client.post("/contact/", GOOD | {"phone": "030 1234 5678"})
+
+    assert ContactMessage.objects.get().phone == "+493012345678"
+    page = client.get("/contact/").content.decode()
+    assert 'type="tel" name="phone"' in page
+    assert 'autocomplete="tel"' in page
+
+
+def test_registration_fields_tell_the_browser_what_they_hold(client: Client) -> None:
+    page = client.get("/accounts/register/").content.decode()
+
+    for hint in (
+        'type="tel" name="phone"',
+        'inputmode="tel"',
+        'autocomplete="name"',
+        'autocomplete="email"',
+        'autocomplete="username"',
+        'autocomplete="bday"',
+        'autocomplete="new-password"',
+    ):
+        assert hint in page, hint
+    doctor = client.get("/accounts/register/?as=doctor").content.decode()
+    assert 'inputmode="decimal"' in doctor

@@ -160,3 +160,23 @@ def test_a_login_naming_the_national_id_field_is_counted_per_national_id(
 
     assert attempt("300000001", password) is None  # locked
     assert attempt("300000003", password) == other_patient  # another account: not locked
+
+
+def test_the_fourth_failure_warns_that_the_next_one_locks(
+    client: Client, patient: User, clock: time_machine.Coordinates
+) -> None:
+    warning = "One more failed attempt locks this national ID for 15 minutes."
+
+    pages = [login(client, "300 000 001", "not-the-password").content.decode() for _ in range(4)]
+
+    assert [warning in page for page in pages] == [False, False, False, True]
+    # Elsewhere the same ID has its own count: no warning there.
+    assert warning not in login(client, "300000001", "wrong", ip=ELSEWHERE).content.decode()
+
+
+def test_a_page_that_needs_a_login_says_so_on_the_login_page(client: Client) -> None:
+    response = client.get("/dashboard/", follow=True)
+
+    assert response.redirect_chain[-1][0].startswith("/accounts/login/?next=/dashboard/")
+    assert "Please log in to see that page." in response.content.decode()
+    assert "Please log in to see that page." not in client.get("/accounts/login/").content.decode()
