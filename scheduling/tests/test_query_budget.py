@@ -36,8 +36,11 @@ Status = Appointment.Status
 
 # Queries per page; the comments say what each one is.
 BUDGET = {
-    # specialties, branches, count, the page of doctors (with user, specialty, branch)
-    "directory": 4,
+    # specialties, branches, count, the page of doctors (with user, specialty, branch), then
+    # their next free times: slots, time off and taken times of the page's doctors for the
+    # first fortnight, and again for the rest of the horizon (here some have nothing free in
+    # the first: each colleague is booked out within 30 days)
+    "directory": 10,
     # the doctor, then availability's slots, time off, appointments holding a slot
     "doctor-page": 4,
     "grid-fragment": 4,
