@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
@@ -114,6 +115,14 @@ def test_new_patient_registers_is_activated_books_moves_and_cancels(
     expect(page.get_by_role("status")).to_contain_text("Your appointment is booked.")
     expect(page.locator(".detail-head .badge")).to_have_text("Scheduled")
     expect(page.locator(".facts")).to_contain_text("Itchy rash on the left arm.")
+    # Add to calendar downloads this appointment's .ics; Print is there (shown by clinic.js).
+    expect(page.get_by_role("button", name="Print")).to_be_visible()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Add to calendar").click()
+    assert download.value.suggested_filename == "appointment.ics"
+    ics = Path(download.value.path()).read_text()
+    assert "BEGIN:VEVENT" in ics
+    assert "Dr. Clara Schmidt" in ics
     snap(page, "09-appointment-booked")
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="My appointments").click()
