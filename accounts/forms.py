@@ -140,7 +140,8 @@ class AccountFields(forms.Form):
 
 class PatientRegistrationForm(AccountFields):
     date_of_birth = forms.DateField(
-        label=_("Date of birth"), widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"})
+        label=_("Date of birth"),
+        widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"}),
     )
     medical_history = forms.CharField(
         label=_("Medical history"),

@@ -77,8 +77,10 @@ DATE_FORMATS: dict[str, dict[str, str]] = {
         "j M Y H:i": "j. M Y, H:i",
         "l j F \\a\\t H:i": "l, j. F, H:i \\U\\h\\r",
         "D j M H:i": "D, j. M, H:i",
+        "D j M, H:i": "D, j. M, H:i",
     },
     "ar": {
+        "D j M, H:i": "D j M، H:i",
         "l j F \\a\\t H:i": "l j F، الساعة H:i",
     },
 }

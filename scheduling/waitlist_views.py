@@ -12,7 +12,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.http import AuthenticatedRequest
 from common.ratelimit import limit
@@ -25,7 +25,7 @@ from scheduling.views import _posted, _require_patient, get_doctor_by_slug
 
 @limit("write")
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def join(request: AuthenticatedRequest, slug: str) -> HttpResponse:
     user = request.user
     _require_patient(user)
@@ -73,7 +73,7 @@ def join(request: AuthenticatedRequest, slug: str) -> HttpResponse:
 
 
 @login_required
-@require_http_methods(["GET"])
+@require_safe
 def my_waitlists(request: AuthenticatedRequest) -> HttpResponse:
     user = request.user
     _require_patient(user)
@@ -112,7 +112,7 @@ def leave(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
 
 @limit("write")
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def offer(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
     """The link in the offer's e-mail: the time held for the patient, and the button that
     books it."""
@@ -148,5 +148,5 @@ def offer(request: AuthenticatedRequest, public_id: UUID) -> HttpResponse:
         request,
         "scheduling/waitlist_offer.html",
         {"offer": found, "doctor": found.doctor, "holding": holding, "form": form},
-        status=200 if request.method == "GET" else (400 if holding else 409),
+        status=200 if request.method in ("GET", "HEAD") else (400 if holding else 409),
     )
