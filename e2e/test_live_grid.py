@@ -53,9 +53,11 @@ def test_keyboard_focus_stays_on_the_same_time_through_two_refreshes(
 
     # Meanwhile someone else books a time before the focused one, through the site (so the
     # server's calendar version changes and the next poll gets a new grid).
-    quentin = visitor()
-    quentin.log_in("300000009")
-    other = quentin.go(earlier_href)
+    # Omar, a demo patient no other journey signs in as: a booking by Quentin would sit at
+    # the time the waitlist journey offers him (one person, one appointment at a time).
+    omar = visitor()
+    omar.log_in("300000004")
+    other = omar.go(earlier_href)
     other.get_by_label("Reason for the visit").fill("Check-up.")
     other.get_by_role("button", name="Book this appointment").click()
     expect(other.get_by_role("status")).to_contain_text("Your appointment is booked.")
