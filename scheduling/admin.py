@@ -11,12 +11,14 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import translation
 from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.http import signed_in_user
 from accounts.models import Dependant, DoctorProfile, User
+from common import i18n
 from scheduling import availability, clock, services
 from scheduling.models import Appointment, Slot, TimeOff
 
@@ -224,6 +226,13 @@ class ComingDaysFilter(admin.SimpleListFilter):
         return queryset
 
 
+def _clinic_cancelled(appointment: Appointment) -> str:
+    """The reason the patient reads (in their e-mail and on their page) when the clinic cancels
+    from admin: stored as text, so written in the patient's language, not the admin's."""
+    with translation.override(i18n.for_user(appointment.patient)):
+        return gettext("Cancelled by the clinic.")
+
+
 @admin.register(Appointment)
 class AppointmentAdmin(_NoDelete):
     list_display = ["starts_at", "doctor", "patient", "patient_phone", "status", "booked_by"]
@@ -320,9 +329,7 @@ class AppointmentAdmin(_NoDelete):
             request,
             queryset,
             lambda a: services.cancel(
-                appointment=a,
-                by=signed_in_user(request),
-                reason="Cancelled by the clinic.",
+                appointment=a, by=signed_in_user(request), reason=_clinic_cancelled(a)
             ),
         )
 

@@ -321,3 +321,32 @@ def test_the_walk_finds_an_english_label_in_a_german_page() -> None:
     assert untranslated(
         {"h2#1": "Pagination users"}, {"h2#1": "Pagination Benutzer"}, same=set()
     ) == [("h2#1", "Pagination users", "Pagination Benutzer", ["Pagination"])]
+
+
+@pytest.mark.parametrize(
+    ("language", "reason"),
+    [
+        ("ar", "ألغته العيادة."),
+        ("de", "Von der Praxis abgesagt."),
+        ("", "Cancelled by the clinic."),
+    ],
+)
+def test_a_cancellation_from_admin_gives_the_patient_the_reason_in_their_language(
+    client: Client, superuser: User, scene: None, patient: User, language: str, reason: str
+) -> None:
+    """The reason is stored as text and read by the patient (e-mail, their page): in the
+    patient's language (or the clinic's), whatever the admin's."""
+    patient.language = language
+    patient.save(update_fields=["language"])
+    appointment = patient.appointments.get()
+    client.force_login(superuser)
+
+    client.post(
+        reverse("admin:scheduling_appointment_changelist"),
+        {"action": "cancel_appointments", "_selected_action": [appointment.pk], "index": 0},
+        HTTP_ACCEPT_LANGUAGE="de" if language != "de" else "ar",
+    )
+
+    appointment.refresh_from_db()
+    assert appointment.status == "cancelled"
+    assert appointment.cancellation_reason == reason
