@@ -212,9 +212,16 @@ class DoctorOut(Schema):
     bio: str
     consultation_fee: str = Field(description='A decimal amount, e.g. "80.00".')
     accepting_bookings: bool
+    next_free: Opening | None = Field(
+        description="The first free opening from now to the booking horizon, as the "
+        "directory's card shows it (book it with its `slot` and `date`); null when nothing is "
+        "free in that time or the doctor is not taking bookings."
+    )
 
 
 def doctor_out(doctor: DoctorProfile) -> dict[str, Any]:
+    """`next_free` is what directory.cards.annotate set on the doctor (None when not read)."""
+    found = getattr(doctor, "next_free", None)
     return {
         "slug": doctor.slug,
         "name": doctor.display_name,
@@ -224,6 +231,7 @@ def doctor_out(doctor: DoctorProfile) -> dict[str, Any]:
         "bio": doctor.bio,
         "consultation_fee": f"{doctor.consultation_fee:.2f}",
         "accepting_bookings": doctor.accepting_bookings,
+        "next_free": opening_out(found) if found is not None else None,
     }
 
 

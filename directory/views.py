@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.core.paginator import Paginator
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
@@ -9,29 +9,9 @@ from django.views.decorators.http import require_safe
 from accounts.models import DoctorProfile
 from directory import cards
 from directory.models import Branch, Specialty
+from directory.selectors import matching
 
 PAGE_SIZE = 24
-# A title typed before a name: "Dr. Weber" looks for Weber.
-_TITLES = {"dr", "doctor", "prof", "professor"}
-
-
-def search_terms(q: str) -> list[str]:
-    """The words of a search, without a leading title or its dot."""
-    words = q.replace(".", " ").replace(",", " ").split()
-    while words and words[0].lower() in _TITLES:
-        words = words[1:]
-    return words
-
-
-def matching(doctors: QuerySet[DoctorProfile], q: str) -> QuerySet[DoctorProfile]:
-    """Doctors whose name, specialty or branch holds every word of the search."""
-    for word in search_terms(q):
-        doctors = doctors.filter(
-            Q(user__full_name__icontains=word)
-            | Q(specialty__name__icontains=word)
-            | Q(branch__name__icontains=word)
-        )
-    return doctors
 
 
 @require_safe

@@ -6,14 +6,14 @@ import datetime as dt
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Router
 from ninja.params.functions import Query
 
 from accounts.models import DoctorProfile
-from api.endpoints.common import MAX_LIMIT, MAX_OFFSET, errors, page
+from api.endpoints.common import MAX_LIMIT, MAX_OFFSET, errors
 from api.errors import ApiError
 from api.schemas import (
     AvailabilityOut,
@@ -28,7 +28,9 @@ from api.schemas import (
     opening_out,
     time_zone,
 )
+from directory import cards
 from directory.models import Branch, Service, Specialty
+from directory.selectors import matching
 from scheduling import availability, clock
 
 router = Router(tags=["directory"])
@@ -92,11 +94,17 @@ def list_doctors(
     request: HttpRequest,
     specialty: Slug | None = Query(None, description="A specialty's slug."),
     branch: Slug | None = Query(None, description="A branch's slug."),
-    q: SearchText = Query("", description="Part of a name or of a specialty."),
+    q: SearchText = Query(
+        "",
+        description="Words of a name, a specialty or a branch, as on the directory page: "
+        '"Dr. Weber", "weber" and "cardio" all find Dr. Anna Weber.',
+    ),
     limit: int = Query(24, ge=1, le=MAX_LIMIT),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> dict[str, Any]:
-    """The doctors a patient can book: active, with a specialty and a branch."""
+    """The doctors a patient can book: active, with a specialty and a branch, each with the
+    `next_free` time the directory's card shows (the same reading, for the whole page at
+    once: a fixed number of queries whatever the page's size)."""
     doctors = DoctorProfile.objects.listed()
     # An unknown slug matches nobody: an empty page, as for any filter.
     if specialty:
@@ -105,10 +113,16 @@ def list_doctors(
         doctors = doctors.filter(branch__slug=branch)
     q = q.strip()
     if q:
-        doctors = doctors.filter(Q(user__full_name__icontains=q) | Q(specialty__name__icontains=q))
-    return page(
-        doctors.order_by("user__full_name", "slug"), limit=limit, offset=offset, render=doctor_out
-    )
+        doctors = matching(doctors, q)
+    ordered = doctors.order_by("user__full_name", "slug")
+    listed = list(ordered[offset : offset + limit])
+    cards.annotate(listed)
+    return {
+        "count": ordered.count(),
+        "limit": limit,
+        "offset": offset,
+        "items": [doctor_out(d) for d in listed],
+    }
 
 
 def _listed_doctor(slug: str) -> DoctorProfile:
@@ -120,7 +134,9 @@ def _listed_doctor(slug: str) -> DoctorProfile:
 
 @router.get("/doctors/{slug}", auth=None, response={200: DoctorOut, **errors(404, 422)})
 def get_doctor(request: HttpRequest, slug: Slug) -> dict[str, Any]:
-    return doctor_out(_listed_doctor(slug))
+    doctor = _listed_doctor(slug)
+    cards.annotate([doctor])
+    return doctor_out(doctor)
 
 
 @router.get(

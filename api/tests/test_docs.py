@@ -62,6 +62,10 @@ def test_openapi_schema_lists_the_api(client: Client) -> None:
     book = schema["paths"]["/api/v1/appointments"]["post"]
     assert any(p["name"] == "Idempotency-Key" for p in book["parameters"])
     assert {"401", "403", "409", "422"} <= set(book["responses"])
+    # A doctor carries the next free time the directory's cards show, null when none.
+    doctor = schema["components"]["schemas"]["DoctorOut"]
+    assert "next_free" in doctor["required"]
+    assert {"$ref": "#/components/schemas/Opening"} in doctor["properties"]["next_free"]["anyOf"]
     schemes = schema["components"]["securitySchemes"]
     assert {s["type"] for s in schemes.values()} == {"http", "apiKey"}
     # No database id anywhere: ids are UUIDs, doctors slugs.
