@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import threading
 from collections.abc import Callable
 
 import pytest
 from django.core import mail
 from django.db import connections
+from django.utils import translation
 from pytest_httpserver import HTTPServer
 from time_machine import TimeMachineFixture
 
+from notifications import worker
+from notifications.management.commands.run_worker import pass_summary
 from notifications.models import Event, EventType
 from notifications.tests.conftest import (
     HOOK,
@@ -68,9 +72,12 @@ def test_reminded_once_however_often_the_worker_runs(
     )
     services.cancel(appointment=dropped, by=dropped.patient)
 
-    run_worker()
-    run_worker()
+    first = run_worker()
+    again = run_worker()
     assert reminders() == [str(soon.public_id)]
+    # The operator's log line counts in words with their own plurals, never "reminder(s)".
+    assert re.fullmatch(r"1 reminder recorded, (\d+) delivery attempts, \1 delivered\.\n", first)
+    assert again == "0 reminders recorded, 0 delivery attempts, 0 delivered.\n"
 
     time_machine.shift(dt.timedelta(hours=1))
     run_worker()
@@ -198,3 +205,11 @@ def test_booked_or_moved_inside_the_window_gets_no_separate_reminder(
     moved.refresh_from_db()
     assert booked.reminder_sent_at is None
     assert moved.reminder_sent_at is None
+
+
+def test_the_pass_line_has_each_counts_own_plural() -> None:
+    result = worker.PassResult(reminders=2, attempted=1, delivered=1)
+
+    assert pass_summary(result) == "2 reminders recorded, 1 delivery attempt, 1 delivered."
+    with translation.override("de"):
+        assert pass_summary(result) == ("2 Erinnerungen erfasst, 1 Zustellversuch, 1 zugestellt.")

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections, connections
+from django.utils.translation import gettext, ngettext
 
 from notifications import worker
 
@@ -69,13 +70,28 @@ class Command(BaseCommand):
                 connections.close_all()
                 result = worker.PassResult()
             if result.reminders or result.attempted or options["once"]:
-                self.stdout.write(
-                    f"{result.reminders} reminder(s) recorded, {result.attempted} "
-                    f"delivery attempt(s), {result.delivered} delivered."
-                )
+                self.stdout.write(pass_summary(result))
             if options["once"] or stop.wait(options["interval"]):
                 break
             # Between passes, as between requests: drop a connection that broke or aged out.
             close_old_connections()
         if stop.is_set():
             self.stdout.write("Stopped.")
+
+
+def pass_summary(result: worker.PassResult) -> str:
+    """One pass in a line for the operator's log, with each count's own plural."""
+    reminders = ngettext(
+        "%(count)s reminder recorded", "%(count)s reminders recorded", result.reminders
+    ) % {"count": result.reminders}
+    attempts = ngettext(
+        "%(count)s delivery attempt", "%(count)s delivery attempts", result.attempted
+    ) % {"count": result.attempted}
+    delivered = ngettext("%(count)s delivered", "%(count)s delivered", result.delivered) % {
+        "count": result.delivered
+    }
+    return gettext("%(reminders)s, %(attempts)s, %(delivered)s.") % {
+        "reminders": reminders,
+        "attempts": attempts,
+        "delivered": delivered,
+    }

@@ -31,6 +31,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, models, transaction
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from accounts.models import DoctorProfile, PatientProfile, User
 from directory.models import Branch, Specialty
@@ -105,7 +106,14 @@ class Table:
         names = [f.name for f in self.fields]
         unknown = set(given) - set(names)
         if unknown:
-            raise CommandError(f"{model.__name__} has no field(s) {sorted(unknown)}")
+            raise CommandError(
+                ngettext(
+                    "%(model)s has no field %(names)s",
+                    "%(model)s has no fields %(names)s",
+                    len(unknown),
+                )
+                % {"model": model.__name__, "names": ", ".join(sorted(unknown))}
+            )
         self.given = given
         self._position = {name: names.index(name) for name in given}
         self._template = [
