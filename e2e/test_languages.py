@@ -171,3 +171,26 @@ def test_a_patient_books_in_arabic_right_to_left_and_the_doctor_reads_her_day(
     expect(desk.locator("html")).to_have_attribute("dir", "rtl")
     expect(desk.locator("#live")).to_contain_text("Layla Haddad")
     snap_clean(desk, "63-ar-dashboard")
+
+
+def test_the_directorys_next_free_times_and_the_grids_horizon_right_to_left(
+    visitor: Callable[..., Visitor],
+) -> None:
+    omar = visitor()
+    page = omar.go("/")
+    choose_language(page, "العربيّة")
+    expect(page.locator("html")).to_have_attribute("dir", "rtl")
+
+    page = omar.go("/doctors/")
+    card = page.locator(".doctor-card", has_text="Dr. Anna Weber")
+    expect(card.locator(".next-free")).to_contain_text("أقرب وقت متاح:")
+    # The time reads left to right, the words around it right to left.
+    expect(card.locator(".next-free a strong")).to_have_text(re.compile(r"\d\d:\d\d$"))
+    snap_clean(page, "64-ar-directory")
+
+    # Past the horizon the grid starts at its last days and says why it ends there.
+    page = omar.go("/doctors/leila-haddad/?start=2999-01-01")
+    note = page.locator("#horizon-note")
+    expect(note).to_contain_text("آخر يوم يمكن حجزه")
+    expect(page.get_by_role("link", name="لاحقًا ←")).to_have_count(0)
+    snap_clean(page, "65-ar-grid-horizon")

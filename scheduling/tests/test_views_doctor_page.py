@@ -175,8 +175,9 @@ def test_pager_puts_the_fortnight_in_the_address_and_the_poll_morphs(
     assert 'hx-ext="morph"' in page
     assert "idiomorph-ext.min.js" in page
     assert "is the last day that can be booked" not in page
-    # The time zone is named.
-    assert "times in Europe/Berlin time (CEST)" in page
+    # The time zone is named, each name kept left to right (an Arabic page would show a
+    # zone such as Asia/Muscat's "+04" as "04+").
+    assert 'times in <span dir="ltr">Europe/Berlin (CEST)</span>' in page
 
 
 @pytest.mark.usefixtures("week")
