@@ -21,6 +21,7 @@ from accounts import normalise, services
 from accounts.forms import AccountFields, PhoneField, _targets_of, add_duplicate_errors
 from accounts.http import signed_in_user
 from accounts.models import AdminProfile, DoctorProfile, FrontDeskProfile, PatientProfile, User
+from common import phones
 
 
 class PendingFilter(admin.SimpleListFilter):
@@ -229,7 +230,12 @@ class UserAdmin(BaseUserAdmin):
 
     @admin.display(description=_("E-mail and phone"), ordering="email")
     def contact(self, obj: User) -> str:
-        return format_html('{}<br><span dir="ltr">{}</span>', obj.email, obj.phone)
+        return format_html(
+            '{}<br><a href="tel:{}" dir="ltr">{}</a>',
+            obj.email,
+            obj.phone,
+            phones.for_humans(obj.phone),
+        )
 
     @admin.display(description=_("Joined"), ordering="date_joined")
     def joined(self, obj: User) -> str:

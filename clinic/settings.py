@@ -109,9 +109,13 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "clinic.context_processors.clinic",
             ],
-            # The translation tags and the localised date filter in every template, without
-            # a {% load %} in each.
-            "builtins": ["django.templatetags.i18n", "clinic.templatetags.clinic_dates"],
+            # The translation tags, the localised date filter and the phone filter in every
+            # template, without a {% load %} in each.
+            "builtins": [
+                "django.templatetags.i18n",
+                "clinic.templatetags.clinic_dates",
+                "clinic.templatetags.phones",
+            ],
         },
     },
 ]

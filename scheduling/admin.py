@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.http import signed_in_user
 from accounts.models import Dependant, DoctorProfile, User
-from common import i18n
+from common import i18n, phones
 from scheduling import availability, clock, services
 from scheduling.models import Appointment, Slot, TimeOff
 
@@ -272,7 +272,8 @@ class AppointmentAdmin(_NoDelete):
 
     @admin.display(description=_("Patient's phone"), ordering="patient__phone")
     def patient_phone(self, obj: Appointment) -> str:
-        return format_html('<span dir="ltr">{}</span>', obj.patient.phone)
+        phone = obj.patient.phone
+        return format_html('<a href="tel:{}" dir="ltr">{}</a>', phone, phones.for_humans(phone))
 
     def get_form(
         self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any

@@ -8,9 +8,11 @@ patient it looks up) and answers 404 on the rest.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import urlencode
 from uuid import UUID
 
 from django.contrib import messages
@@ -134,19 +136,46 @@ def appointment_action(
 # --- Patients -----------------------------------------------------------------------------
 
 
+# The desk's searches of this session, by a random key: a name, a national ID or a phone
+# number never goes into a URL, where access logs and the browser's history keep it.
+_SEARCHES = "front_desk_searches"
+_SEARCHES_KEPT = 20
+
+
+def _remember_search(request: HttpRequest, query: str) -> str:
+    searches: dict[str, str] = request.session.get(_SEARCHES, {})
+    key = secrets.token_urlsafe(8)
+    searches[key] = query
+    # The newest last (dicts keep their order): the oldest go first.
+    request.session[_SEARCHES] = dict(list(searches.items())[-_SEARCHES_KEPT:])
+    return key
+
+
 @front_desk_view
-@require_safe
+@require_http_methods(["GET", "HEAD", "POST"])
 def patients(request: AuthenticatedRequest, branch_id: int) -> HttpResponse:
-    form = PatientSearchForm(request.GET or None)
-    found: list[User] = []
-    query = ""
-    if form.is_valid():
-        query = form.cleaned_data["q"]
-        found = list(account_selectors.find_patients(query))
+    """Find a patient. The form POSTs the query; the answer redirects to the results at
+    `?search=<key>`, a key of this session's that stands for the query, so Back and reload
+    show the same results and no URL carries what was typed."""
+    if request.method == "POST":
+        form = PatientSearchForm(request.POST)
+        if form.is_valid():
+            key = _remember_search(request, form.cleaned_data["q"])
+            return redirect(f"{reverse('front-desk:patients')}?{urlencode({'search': key})}")
+        return _search_page(request, form, "", status=400)
+    query = request.session.get(_SEARCHES, {}).get(request.GET.get("search", ""), "")
+    return _search_page(request, PatientSearchForm(initial={"q": query}), query)
+
+
+def _search_page(
+    request: HttpRequest, form: PatientSearchForm, query: str, status: int = 200
+) -> HttpResponse:
+    found = list(account_selectors.find_patients(query)) if query else []
     return render(
         request,
         "scheduling/front_desk/patients.html",
         {"form": form, "found": found, "query": query, "limit": account_selectors.SEARCH_LIMIT},
+        status=status,
     )
 
 

@@ -40,7 +40,7 @@ def test_the_desk_finds_a_patient_as_on_its_page(
 ) -> None:
     found = ApiClient(fay).post(SEARCH, {"q": query})
     client.force_login(fay)
-    page = client.get("/front-desk/patients/", {"q": query})
+    page = client.get(client.post("/front-desk/patients/", {"q": query})["Location"])
 
     assert found.status_code == 200
     body = found.json()

@@ -547,7 +547,10 @@ MATRIX: dict[str, list[Case]] = {
             OTHER_BRANCH,
         ),
     ],
-    "front-desk:patients": [Case("get", lambda s: "/front-desk/patients/?q=Patient", FRONT_DESK)],
+    "front-desk:patients": [
+        Case("get", lambda s: "/front-desk/patients/", FRONT_DESK),
+        Case("post", lambda s: "/front-desk/patients/", FRONT_DESK_POST, lambda s: {"q": "Alice"}),
+    ],
     "front-desk:patient-new": [
         Case("get", lambda s: "/front-desk/patients/new/", FRONT_DESK),
         Case("post", lambda s: "/front-desk/patients/new/", FRONT_DESK_POST, walk_in, True),

@@ -13,6 +13,7 @@ from django.test import Client
 
 from accounts.models import DoctorProfile, User
 from audit.models import AuditEntry
+from common import phones
 from scheduling import services
 from scheduling.models import Appointment, Slot
 from scheduling.tests.conftest import NEXT_MONDAY, TODAY
@@ -88,7 +89,7 @@ def test_the_chosen_day_lists_phones_as_tel_links(
 ) -> None:
     page = html(client.get("/dashboard/week/?date=2026-06-08"))
 
-    assert f'<a href="tel:{patient.phone}" dir="ltr">{patient.phone}</a>' in page
+    assert f'<a href="tel:{patient.phone}" dir="ltr">{phones.for_humans(patient.phone)}</a>' in page
 
 
 def test_today_links_to_the_queue(client: Client, dora_in: DoctorProfile) -> None:
@@ -115,7 +116,7 @@ def test_the_print_view_has_the_day_and_no_menus_or_buttons(
     page = html(response)
     assert "Dr. Dora Doctor — Monday 8 June 2026" in page
     assert '<td dir="ltr">09:00–09:30</td><td>Alice Patient</td>' in page
-    assert f'<a href="tel:{patient.phone}" dir="ltr">{patient.phone}</a>' in page
+    assert f'<a href="tel:{patient.phone}" dir="ltr">{phones.for_humans(patient.phone)}</a>' in page
     assert "Chest pain" in page
     for absent in ("<nav", "<button", "<form", "<script"):
         assert absent not in page

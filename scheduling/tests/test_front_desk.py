@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from html import unescape
+from urllib.parse import unquote_plus
 
 import pytest
 from django.core import mail
@@ -130,19 +131,62 @@ def test_the_desk_finds_a_patient_by_name_id_phone_or_email(
         is_active=True,
     )
 
-    response = desk(client, fay).get("/front-desk/patients/", {"q": query})
+    posted = desk(client, fay).post("/front-desk/patients/", {"q": query})
+    response = client.get(posted["Location"])
+    reloaded = client.get(posted["Location"])
 
-    assert response.status_code == 200
+    assert posted.status_code == 302
     assert [p.pk for p in response.context["found"]] == [alice.pk]
+    assert [p.pk for p in reloaded.context["found"]] == [alice.pk]
+    # What was typed stays in the page (the form and the results), not in the URL.
+    assert f'value="{query}"' in response.text
+    assert_no_personal_data(posted["Location"], query, alice)
+
+
+def assert_no_personal_data(url: str, query: str, person: User) -> None:
+    """Neither the query in any spelling nor any of the person's identifiers."""
+    found = unquote_plus(url).lower()
+    for said in (query, person.full_name, person.national_id, person.phone, person.email):
+        for spelling in (said, said.replace(" ", ""), said.split(" ")[0]):
+            assert spelling.lower() not in found, (spelling, url)
+
+
+def test_the_search_is_posted_from_the_day_and_its_page_and_a_get_searches_nothing(
+    client: Client, fay: User, patient: User
+) -> None:
+    desk(client, fay)
+    day, page = client.get("/front-desk/").text, client.get("/front-desk/patients/").text
+    by_url = client.get("/front-desk/patients/", {"q": patient.full_name})
+
+    for html in (day, page):
+        form = re.search(r'<form method="(\w+)" action="/front-desk/patients/"', html)
+        assert form is not None
+        assert form.group(1) == "post"
+    # A query in the URL (an old bookmark) is not run: the URL should not have carried it.
+    assert by_url.status_code == 200
+    assert by_url.context["found"] == []
+
+
+def test_a_search_is_kept_for_its_session_only(client: Client, fay: User, patient: User) -> None:
+    posted = desk(client, fay).post("/front-desk/patients/", {"q": "Alice"})
+    other = Client()
+    other.force_login(fay)  # the same desk on another computer: another session
+
+    mine = client.get(posted["Location"])
+    theirs = other.get(posted["Location"])
+
+    assert [p.pk for p in mine.context["found"]] == [patient.pk]
+    assert theirs.status_code == 200
+    assert theirs.context["found"] == []
 
 
 @pytest.mark.parametrize("query", ["", "a", " a "])
 def test_a_search_too_short_to_find_anyone_says_so(
     client: Client, fay: User, patient: User, query: str
 ) -> None:
-    response = desk(client, fay).get("/front-desk/patients/", {"q": query})
+    response = desk(client, fay).post("/front-desk/patients/", {"q": query})
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert response.context["found"] == []
     assert response.context["form"].errors["q"]
     assert "Nobody matches" not in response.text
