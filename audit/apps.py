@@ -4,6 +4,7 @@ import functools
 from typing import Any
 
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
@@ -20,6 +21,22 @@ class AuditConfig(AppConfig):
 
         recorder.connect()
         _name_management_commands()
+        post_migrate.connect(
+            keep_append_only_triggers, sender=self, dispatch_uid="audit.append_only"
+        )
+
+
+def keep_append_only_triggers(*, using: str, **kwargs: Any) -> None:
+    """After every migrate: the append-only triggers are back if a migration rebuilt the
+    audit table on SQLite (which drops a table's triggers). See audit.triggers."""
+    from django.db import connections
+    from django.db.migrations.recorder import MigrationRecorder
+
+    from audit import triggers
+
+    connection = connections[using]
+    if triggers.MIGRATION in MigrationRecorder(connection).applied_migrations():
+        triggers.ensure(connection)
 
 
 def _name_management_commands() -> None:

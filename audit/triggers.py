@@ -1,8 +1,10 @@
 """Database triggers that make the audit table append-only, on SQLite and PostgreSQL.
 
-Created by migration 0002; a later migration that rebuilds the table on SQLite (which drops
-its triggers) must run `create()` again. `suspended()` exists for one caller: the test
-suite's flush between transactional tests.
+Created by migration 0002. SQLite changes a table the way it can, by building a new one and
+copying the rows over, and the old table's triggers go with it: a later migration that
+rebuilds the audit table would drop them silently. So the app runs `ensure()` after every
+migrate (AuditConfig, on post_migrate): it creates what is missing and nothing else.
+`suspended()` exists for one caller: the test suite's flush between transactional tests.
 """
 
 from __future__ import annotations
@@ -13,6 +15,10 @@ from contextlib import contextmanager
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 TABLE = "audit_auditentry"
+# The migration that first creates the triggers: before it there is nothing to keep.
+MIGRATION = ("audit", "0002_append_only")
+_SQLITE_TRIGGERS = ("audit_entry_no_update", "audit_entry_no_delete")
+_POSTGRES_TRIGGERS = ("audit_entry_no_change", "audit_entry_no_truncate")
 
 _SQLITE_CREATE = [
     f"""CREATE TRIGGER IF NOT EXISTS audit_entry_no_update BEFORE UPDATE ON {TABLE}
@@ -61,6 +67,35 @@ def drop(connection: BaseDatabaseWrapper) -> None:
     with connection.cursor() as cursor:
         for sql in _statements(connection, create=False):
             cursor.execute(sql)
+
+
+def present(connection: BaseDatabaseWrapper) -> bool:
+    """Whether every append-only trigger is on the table."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            names = _SQLITE_TRIGGERS
+            cursor.execute(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name = %s"
+                " AND name IN (%s, %s)",
+                [TABLE, *names],
+            )
+        else:
+            names = _POSTGRES_TRIGGERS
+            cursor.execute(
+                "SELECT count(*) FROM pg_trigger WHERE tgrelid = %s::regclass"
+                " AND tgname IN (%s, %s)",
+                [TABLE, *names],
+            )
+        return bool(cursor.fetchone()[0] == len(names))
+
+
+def ensure(connection: BaseDatabaseWrapper) -> bool:
+    """Creates the triggers where they are missing; returns whether it had to. Idempotent:
+    triggers in place are left as they are."""
+    if present(connection):
+        return False
+    create(connection)
+    return True
 
 
 @contextmanager
