@@ -54,8 +54,21 @@ def test_public_pages(visitor: Callable[..., Visitor]) -> None:
     page.get_by_role("link", name="Later →").click()
     expect(page.get_by_role("link", name="← Earlier")).to_be_visible()
 
-    page = anon.go("/accounts/login/")
+    # A page that needs a login sends there with a word of why.
+    page = anon.go("/dashboard/")
+    expect(page).to_have_url(re.compile(r"/accounts/login/\?next=/dashboard/$"))
+    expect(page.locator(".message-info")).to_have_text("Please log in to see that page.")
     snap(page, "07-login")
+    # Four wrong passwords for one national ID: the page warns before the fifth locks it.
+    for _ in range(4):
+        page.get_by_label("National ID").fill("300000098")
+        page.get_by_label("Password", exact=True).fill("not-the-password")
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_load_state()
+    expect(page.locator(".message-warning")).to_contain_text(
+        "One more failed attempt locks this national ID for 15 minutes."
+    )
+    snap(page, "07-login-last-attempt")
     page = anon.go("/about/")
     expect(page.get_by_role("heading", name="About Clinic")).to_be_visible()
     snap(page, "21-about")
