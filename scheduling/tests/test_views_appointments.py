@@ -101,7 +101,7 @@ def test_detail_shows_the_appointment_with_its_actions(
     page = html(response)
     assert "Appointment with Dr. Dora Doctor" in page
     assert "Monday 8 June 2026" in page
-    assert "09:00 – 09:30" in page
+    assert "09:00–09:30" in page
     assert "Check-up" in page
     assert f'href="/appointments/{appointment.public_id}/cancel/"' in page
     assert f'href="/appointments/{appointment.public_id}/reschedule/"' in page

@@ -47,7 +47,7 @@ def test_confirm_page_shows_doctor_date_time_fee_and_reason_field(
     assert "Dr. Dora Doctor" in page
     assert dora.specialty.name in page
     assert "Monday 8 June 2026" in page
-    assert "09:00 – 09:30" in page
+    assert "09:00–09:30" in page
     assert "80.00" in page
     assert '<textarea name="reason"' in page
     assert f'name="slot" value="{monday_9.public_id}"' in page
