@@ -157,6 +157,9 @@ def test_demo_patient_and_doctor_have_past_todays_and_upcoming_appointments(
         else:
             assert appt.status == Appointment.Status.SCHEDULED, appt
         assert appt.reminder_sent_at is not None
+        # Booked by the patient, at the doctor's fee, as the patient's own booking records it.
+        assert appt.booked_by == appt.patient, appt
+        assert appt.price == appt.doctor.consultation_fee, appt
     assert Event.objects.count() == 0
 
     # The same day again: nothing more. A week later: that day's three and an upcoming one

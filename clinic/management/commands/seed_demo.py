@@ -253,6 +253,9 @@ def seed_appointments() -> int:
             ends_at=ends_at,
             status=status,
             reason=reason,
+            # As a booking of the patient's own records them: who booked, and the fee then.
+            booked_by=patient,
+            price=doctor.consultation_fee,
             # Nothing to remind: the worker must not mail demo patients about demo visits.
             reminder_sent_at=now,
         )
