@@ -57,7 +57,7 @@ def due_deliveries(server: HTTPServer, count: int) -> list[Delivery]:
 
 
 def attempts_reported(output: str) -> int:
-    match = re.search(r"(\d+) delivery attempt\(s\)", output)
+    match = re.search(r"(\d+) delivery attempts?\b", output)
     assert match, output
     return int(match.group(1))
 
