@@ -115,12 +115,25 @@ def _not_a_slot_of(doctor: DoctorProfile) -> SchedulingError:
     )
 
 
+def _is_bookable_patient(patient: User) -> bool:
+    """Who may book, join a waitlist or be offered a time: an active patient account."""
+    return patient.is_active and patient.role == User.Role.PATIENT
+
+
+def _is_their_family_member(patient: User, dependant: Dependant | None) -> bool:
+    """Whom the patient may book for besides themselves: an active family member on their
+    profile who has no account of their own (a linked one books for themselves)."""
+    return dependant is None or (
+        dependant.guardian_id == patient.pk and dependant.is_active and dependant.user_id is None
+    )
+
+
 def _opening_rules(
     *, patient: User, doctor: DoctorProfile, slot: Slot, date: dt.date, now: dt.datetime
 ) -> tuple[dt.datetime, dt.datetime]:
     """The booking rules that need no query (the rows are loaded). Returns the aware start
     and end of the slot on that date."""
-    if not (patient.is_active and patient.role == User.Role.PATIENT):
+    if not _is_bookable_patient(patient):
         raise SchedulingError(_("Only active patient accounts can book appointments."), "patient")
     if not doctor.user.is_active:
         raise SchedulingError(_("This doctor is not available for booking."), "doctor_inactive")
@@ -233,9 +246,7 @@ def _overlap_refused(exc: IntegrityError, dependant: Dependant | None) -> Schedu
 
 
 def _check_dependant(patient: User, dependant: Dependant | None) -> None:
-    if dependant is not None and not (
-        dependant.guardian_id == patient.pk and dependant.is_active and dependant.user_id is None
-    ):
+    if not _is_their_family_member(patient, dependant):
         raise SchedulingError(
             gettext("You can book only for the family members on your profile."), "dependant"
         )
@@ -1456,8 +1467,10 @@ def join_waitlist(
     time that frees up in that range is offered to the first waiting patient it suits."""
     now = now or timezone.now()
     patient = _lock_patient(patient)
-    if not (patient.is_active and patient.role == User.Role.PATIENT):
-        raise SchedulingError("Only active patient accounts can join a waitlist.", "patient")
+    if not _is_bookable_patient(patient):
+        raise SchedulingError(
+            gettext("Only active patient accounts can join a waitlist."), "patient"
+        )
     _check_dependant(patient, dependant)
     if not (doctor.is_listed and doctor.accepting_bookings):
         raise SchedulingError(
@@ -1538,18 +1551,8 @@ def _close_offer(
 def _may_wait(entry: WaitlistEntry) -> bool:
     """Whether the entry's patient may still be offered a time (the booking's rules of the
     person: an active patient account; a family member still theirs and unlinked)."""
-    patient, dependant = entry.patient, entry.dependant
-    return (
-        patient.is_active
-        and patient.role == User.Role.PATIENT
-        and (
-            dependant is None
-            or (
-                dependant.guardian_id == patient.pk
-                and dependant.is_active
-                and dependant.user_id is None
-            )
-        )
+    return _is_bookable_patient(entry.patient) and _is_their_family_member(
+        entry.patient, entry.dependant
     )
 
 
